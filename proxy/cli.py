@@ -1,0 +1,170 @@
+"""Command line: argument parsing, configuration, logging set-up. No protocol logic here.
+
+``lsp-backoff [options] -- SERVER ARGS…`` runs the proxy; ``lsp-backoff edges|orphans|stats|
+reset|enrich …`` are subcommands over the graph database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import queue
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from proxy import __version__
+from proxy.config import LOG_LEVELS, ConfigError, ProxyConfig
+
+SUBCOMMANDS = ("edges", "orphans", "stats", "reset", "enrich")
+
+EXAMPLE = """\
+example:
+  lsp-backoff --log-file /tmp/lsp-backoff.log -- basedpyright-langserver --stdio
+
+subcommands (lsp-backoff SUBCOMMAND --help for their options):
+  edges     edges and placeholders recorded in the graph
+  orphans   symbols still lacking data for an operation
+  stats     counts per operation
+  reset     forget failure state (all, or one document)
+  enrich    fill a workspace's graph through the proxy
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"lsp-backoff: error: {message}\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def add_proxy_options(parser: argparse.ArgumentParser) -> None:
+    """The proxy's options; shared with `enrich`, which launches the proxy."""
+    parser.add_argument("--db", metavar="PATH", help="graph database file")
+    parser.add_argument("--no-db", action="store_const", const=True, help="keep all in memory")
+    parser.add_argument("--backoff-base", type=_positive_float, metavar="SECONDS")
+    parser.add_argument("--backoff-max", type=_positive_float, metavar="SECONDS")
+    parser.add_argument("--max-retries", type=int, metavar="N")
+    parser.add_argument("--timeout", type=_positive_float, metavar="SECONDS")
+    parser.add_argument("--jitter", type=_positive_float, metavar="FRACTION")
+    parser.add_argument("--log-file", metavar="PATH", help="log here instead of stderr")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower)
+    parser.add_argument(
+        "--log-messages",
+        action="store_const",
+        const=True,
+        help="log every message body at debug level (off by default: bodies hold your code)",
+    )
+    parser.add_argument("--config", metavar="PATH", help="TOML file with the same keys")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="lsp-backoff",
+        usage="lsp-backoff [options] -- SERVER [ARGS...]\n       lsp-backoff SUBCOMMAND ...",
+        description="A transparent LSP proxy that backs off per symbol and operation.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lsp-backoff {__version__}")
+    add_proxy_options(parser)
+    return parser
+
+
+def build_subcommand_parser() -> argparse.ArgumentParser:
+    from proxy import enrich, graph_cli
+
+    parser = _Parser(prog="lsp-backoff")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    graph_cli.add_commands(sub)
+    enrich.add_command(sub, add_proxy_options)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in SUBCOMMANDS:
+        return _run_subcommand(args_list)
+    if "--" in args_list:
+        cut = args_list.index("--")
+        own, server = args_list[:cut], args_list[cut + 1 :]
+    else:
+        own, server = args_list, []
+    args = build_parser().parse_args(own)
+    if not server:
+        return _fail("no server command: use lsp-backoff [options] -- SERVER [ARGS...]")
+    args.server = server
+    try:
+        config = ProxyConfig.from_args(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    listener = setup_logging(config)
+    try:
+        from proxy.session import run_proxy
+
+        return run_proxy(config)
+    finally:
+        listener.stop()
+
+
+def _run_subcommand(args_list: list[str]) -> int:
+    own, server = args_list, []
+    if "--" in args_list:
+        cut = args_list.index("--")
+        own, server = args_list[:cut], args_list[cut + 1 :]
+    args = build_subcommand_parser().parse_args(own)
+    args.server = server
+    logging.basicConfig(
+        level=getattr(logging, (getattr(args, "log_level", None) or "warning").upper()),
+        format="lsp-backoff: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        return _fail(str(exc))
+
+
+def _fail(message: str) -> int:
+    print(f"lsp-backoff: error: {message}", file=sys.stderr)
+    return 2
+
+
+class _Formatter(logging.Formatter):
+    """Our own lines carry a prefix; the server's stderr lines pass through as they came."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == SERVER_LOGGER:
+            return record.getMessage()
+        return super().format(record)
+
+
+SERVER_LOGGER = "lsp_backoff.server"
+
+
+def setup_logging(config: ProxyConfig) -> logging.handlers.QueueListener:
+    """Logs go through a queue to a thread, so no log write ever blocks the pipe."""
+    if config.log_file:
+        try:
+            handler: logging.Handler = logging.FileHandler(config.log_file, encoding="utf-8")
+        except OSError as exc:
+            raise SystemExit(f"lsp-backoff: error: cannot open log file: {exc}") from exc
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter("lsp-backoff %(asctime)s %(levelname)s %(message)s"))
+    log_queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
+    root.setLevel(getattr(logging, config.log_level.upper()))
+    # The server's stderr is always passed on, whatever --log-level says.
+    logging.getLogger(SERVER_LOGGER).setLevel(logging.DEBUG)
+    listener = logging.handlers.QueueListener(log_queue, handler)
+    listener.start()
+    return listener

@@ -1,0 +1,94 @@
+"""Classify a JSON-RPC body with as little decoding as the routing decision needs.
+
+``peek`` decodes only ``id`` and ``method`` (msgspec skips every other field without building
+it), which is all the forwarding path needs for most messages. ``decode`` builds the whole
+body, for the few messages the proxy acts on (tracked requests and their responses, document
+sync, progress). Neither raises on bad input: a body that is not JSON-RPC is ``Kind.OTHER``
+and is forwarded unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+# JSON-RPC / LSP error codes (specification.md, "Response Message").
+METHOD_NOT_FOUND = -32601
+REQUEST_CANCELLED = -32800
+CONTENT_MODIFIED = -32801
+SERVER_CANCELLED = -32802
+REQUEST_FAILED = -32803
+
+#: Error codes that say "ask again later", never "this will not work".
+TRANSIENT_CODES = frozenset({CONTENT_MODIFIED, SERVER_CANCELLED})
+
+
+class Kind(enum.Enum):
+    REQUEST = "request"
+    NOTIFICATION = "notification"
+    RESPONSE = "response"
+    OTHER = "other"  # not JSON, not an object, or fields of the wrong type
+
+
+class _Envelope(msgspec.Struct):
+    id: int | str | None | msgspec.UnsetType = msgspec.UNSET
+    method: str | msgspec.UnsetType = msgspec.UNSET
+
+
+_peek_decoder = msgspec.json.Decoder(_Envelope)
+_any_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Peek:
+    kind: Kind
+    id: int | str | None = None
+    method: str | None = None
+
+
+_OTHER = Peek(Kind.OTHER)
+
+
+def peek(body: bytes) -> Peek:
+    """Classify ``body`` by its ``id`` and ``method`` only."""
+    try:
+        env = _peek_decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return _OTHER
+    has_id = env.id is not msgspec.UNSET
+    msg_id = None if env.id is msgspec.UNSET else env.id
+    if isinstance(env.method, str):
+        kind = Kind.REQUEST if has_id and msg_id is not None else Kind.NOTIFICATION
+        return Peek(kind, msg_id, env.method)
+    if has_id:
+        return Peek(Kind.RESPONSE, msg_id)
+    return _OTHER
+
+
+def decode(body: bytes) -> dict[str, Any] | None:
+    """The whole body as a dict, or None when it is not a JSON object."""
+    try:
+        value = _any_decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return _encoder.encode(message)
+
+
+def result_response(msg_id: int | str | None, result: Any) -> bytes:
+    return encode({"jsonrpc": "2.0", "id": msg_id, "result": result})
+
+
+def error_response(msg_id: int | str | None, code: int, message: str) -> bytes:
+    return encode({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
+
+
+def notification(method: str, params: Any) -> bytes:
+    return encode({"jsonrpc": "2.0", "method": method, "params": params})

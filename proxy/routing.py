@@ -1,0 +1,300 @@
+"""The decision table: what to do with each message. No I/O happens here.
+
+For every frame from the client or the server the :class:`Router` returns ``None`` — "forward
+it unchanged", the common case — or a list of actions for the session to carry out. Work that
+is not needed for the decision (decoding a didChange, recording a response) is queued with
+``defer`` and run after the frame has been written; ``drain`` runs it before any decision
+that depends on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cachetools import LRUCache
+
+from proxy import messages as msg
+from proxy.documents import Documents, symbol_key
+from proxy.framing import Frame, encode
+from proxy.messages import Kind
+from proxy.outcomes import Outcomes
+from proxy.readiness import Readiness
+from proxy.recording import SYMBOL_LISTS, TRACKED, item_symbol
+from tracker.failures import FailureTracker, Verdict
+from tracker.model import SymbolRef
+
+log = logging.getLogger("lsp_backoff.routing")
+
+# Actions: (verb, payload).
+TO_SERVER = "server"  # payload: framed bytes
+TO_CLIENT = "client"  # payload: framed bytes
+ARM = "arm"  # payload: request id — start its timeout
+DISARM = "disarm"  # payload: request id
+FLUSH = "flush"  # payload: request id — answer lspBackoff/flush once the store has committed
+Action = tuple[str, Any]
+
+FLUSH_METHOD = "lspBackoff/flush"
+STATS_METHOD = "lspBackoff/stats"
+
+
+@dataclass(slots=True)
+class Pending:
+    method: str
+    operation: str | None = None
+    symbol: SymbolRef | None = None
+    params: Any = None
+    cancelled: bool = False
+
+
+class Router:
+    def __init__(
+        self,
+        tracker: FailureTracker,
+        outcomes: Outcomes,
+        documents: Documents | None = None,
+        *,
+        timeout: float = 30.0,
+        on_initialize: Callable[[dict[str, Any]], None] | None = None,
+        log_messages: bool = False,
+    ) -> None:
+        self.tracker = tracker
+        self.outcomes = outcomes
+        self.documents = documents or Documents()
+        self.readiness = Readiness()
+        self.timeout = timeout
+        self.counters = tracker.counters
+        self.pending: dict[Any, Pending] = {}
+        # Ids the proxy answered itself (short-circuit, timeout): a later $/cancelRequest is
+        # swallowed and a late server answer dropped. Bounded: a server that never answers
+        # must not grow this forever.
+        self.answered: LRUCache[Any, str] = LRUCache(maxsize=10_000)
+        self._deferred: list[Callable[[], None]] = []
+        self._on_initialize = on_initialize
+        self._log_messages = log_messages
+
+    # -- deferred work -------------------------------------------------------------------
+    def defer(self, fn: Callable[[], None]) -> None:
+        self._deferred.append(fn)
+
+    def drain(self) -> None:
+        while self._deferred:
+            batch, self._deferred = self._deferred, []
+            for fn in batch:
+                try:
+                    fn()
+                except Exception:  # a bug in bookkeeping must never stop the relay
+                    log.exception("internal error while recording a message")
+
+    # -- client → server -----------------------------------------------------------------
+    def from_client(self, frame: Frame) -> list[Action] | None:
+        body = frame.body
+        if self._log_messages:
+            log.debug("client → server %s", body.decode("utf-8", "replace"))
+        peek = msg.peek(body)
+        if peek.kind is Kind.REQUEST:
+            method = peek.method or ""
+            operation = TRACKED.get(method)
+            if operation is not None:
+                return self._tracked_request(frame, peek.id, method, operation)
+            if method in (FLUSH_METHOD, STATS_METHOD):
+                return self._local_request(peek.id, method)
+            self.pending[peek.id] = Pending(method)
+            if method == "initialize":
+                self.defer(lambda: self._initialize_params(body))
+            return None
+        if peek.kind is Kind.NOTIFICATION:
+            return self._client_notification(frame, peek.method or "")
+        return None
+
+    def _local_request(self, msg_id: Any, method: str) -> list[Action]:
+        if method == FLUSH_METHOD:
+            return [(FLUSH, msg_id)]
+        stats = {k: self.counters[k] for k in STAT_KEYS}
+        return [(TO_CLIENT, encode(msg.result_response(msg_id, stats)))]
+
+    def _tracked_request(
+        self, frame: Frame, msg_id: Any, method: str, operation: str
+    ) -> list[Action] | None:
+        self.drain()  # document edits and earlier answers must be applied before we decide
+        self.counters["tracked"] += 1
+        decoded = msg.decode(frame.body)
+        params = decoded.get("params") if decoded else None
+        symbol = self._symbol_of(operation, params)
+        if symbol is None:  # params of an unexpected shape: forward, track nothing
+            self.pending[msg_id] = Pending(method)
+            return None
+        verdict = self.tracker.check(symbol.key, symbol.document, operation, symbol.version)
+        if verdict is not Verdict.ALLOW:
+            # Answer "no result" at once: valid for every tracked method, and not an error,
+            # so editors show nothing rather than a popup (issue 3, short-circuit).
+            self.counters["short_circuited"] += 1
+            self.answered[msg_id] = method
+            return [(TO_CLIENT, encode(msg.result_response(msg_id, None)))]
+        self.counters["forwarded"] += 1
+        self.pending[msg_id] = Pending(method, operation, symbol, params)
+        return [(TO_SERVER, frame.raw), (ARM, msg_id)]
+
+    def _symbol_of(self, operation: str, params: Any) -> SymbolRef | None:
+        if not isinstance(params, dict):
+            return None
+        docs = self.documents
+        if operation in ("incoming_calls", "outgoing_calls"):
+            found = item_symbol(params.get("item"))
+            if found is None:
+                return None
+            uri, line, character, name = found
+            return SymbolRef(symbol_key(*found), uri, name, line, character, None, docs.version(uri))
+        try:
+            uri = params["textDocument"]["uri"]
+            line = params["position"]["line"]
+            character = params["position"]["character"]
+        except (KeyError, TypeError):
+            return None
+        if not (isinstance(uri, str) and isinstance(line, int) and isinstance(character, int)):
+            return None
+        key, ident = docs.symbol_at(uri, line, character)
+        return SymbolRef(
+            key, uri, ident.name, ident.line, ident.character, None, docs.version(uri)
+        )
+
+    def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
+        if method == "$/cancelRequest":
+            decoded = msg.decode(frame.body)
+            params = decoded.get("params") if decoded else None
+            target = params.get("id") if isinstance(params, dict) else None
+            if target in self.answered:
+                return []  # we answered that request ourselves: the server never saw it
+            pending = self.pending.get(target)
+            if pending is not None:
+                pending.cancelled = True
+            return None
+        if method.startswith(("textDocument/did", "workspace/didChangeWatchedFiles")):
+            body = frame.body
+            self.defer(lambda: self._document_event(method, body))
+        return None
+
+    def _document_event(self, method: str, body: bytes) -> None:
+        decoded = msg.decode(body)
+        params = decoded.get("params") if decoded else None
+        if not isinstance(params, dict):
+            return
+        docs = self.documents
+        if method == "workspace/didChangeWatchedFiles":
+            for change in params.get("changes") or []:
+                if isinstance(change, dict) and isinstance(change.get("uri"), str):
+                    docs.file_changed(change["uri"])
+                    self._changed(change["uri"])
+            return
+        doc = params.get("textDocument")
+        uri = doc.get("uri") if isinstance(doc, dict) else None
+        if not isinstance(uri, str):
+            return
+        changed = False
+        if method == "textDocument/didOpen" and isinstance(doc.get("text"), str):
+            changed = docs.open(uri, doc["text"])
+        elif method == "textDocument/didChange" and isinstance(params.get("contentChanges"), list):
+            changed = docs.change(uri, params["contentChanges"])
+        elif method == "textDocument/didSave":
+            text = params.get("text")
+            changed = docs.save(uri, text if isinstance(text, str) else None)
+        elif method == "textDocument/didClose":
+            docs.close(uri)
+        if changed:
+            self._changed(uri)
+
+    def _changed(self, uri: str) -> None:
+        """A document's content changed: every symbol of it is asked again next time."""
+        self.tracker.invalidate(uri)
+        self.outcomes.document_changed(uri, self.documents.version(uri))
+
+    def _initialize_params(self, body: bytes) -> None:
+        decoded = msg.decode(body)
+        params = decoded.get("params") if decoded else None
+        if isinstance(params, dict) and self._on_initialize is not None:
+            self._on_initialize(params)
+
+    # -- server → client -----------------------------------------------------------------
+    def from_server(self, frame: Frame) -> list[Action] | None:
+        body = frame.body
+        if self._log_messages:
+            log.debug("server → client %s", body.decode("utf-8", "replace"))
+        peek = msg.peek(body)
+        if peek.kind is Kind.RESPONSE:
+            pending = self.pending.pop(peek.id, None)
+            if pending is None:
+                if self.answered.pop(peek.id, None) is not None:
+                    return []  # a late answer to a request we already answered (timeout)
+                return None
+            if pending.operation is not None:
+                self.defer(lambda: self._tracked_response(pending, body))
+                return [(TO_CLIENT, frame.raw), (DISARM, peek.id)]
+            if pending.method in SYMBOL_LISTS or pending.method == "initialize":
+                self.defer(lambda: self._other_response(pending, body))
+            return None
+        if peek.kind is Kind.NOTIFICATION and peek.method in (
+            "$/progress",
+            "experimental/serverStatus",
+        ):
+            method = peek.method
+            self.defer(lambda: self.readiness.notification(method, msg.decode(body)))
+        return None
+
+    def _tracked_response(self, pending: Pending, body: bytes) -> None:
+        decoded = msg.decode(body) or {}
+        symbol, operation = pending.symbol, pending.operation
+        assert symbol is not None and operation is not None
+        error = decoded.get("error")
+        if error is not None:
+            code = error.get("code") if isinstance(error, dict) else None
+            if code == msg.REQUEST_CANCELLED:
+                return  # cancelled: by the client, or a server giving way; nothing learnt
+            text = error.get("message", "") if isinstance(error, dict) else str(error)
+            transient = code in msg.TRANSIENT_CODES
+            self.outcomes.failure(symbol, operation, f"error {code}: {text}", transient)
+            return
+        self.outcomes.answer(symbol, operation, decoded.get("result"), self.readiness)
+
+    def _other_response(self, pending: Pending, body: bytes) -> None:
+        decoded = msg.decode(body) or {}
+        result = decoded.get("result")
+        if pending.method == "initialize":
+            caps = result.get("capabilities") if isinstance(result, dict) else None
+            encoding = caps.get("positionEncoding") if isinstance(caps, dict) else None
+            if encoding in ("utf-8", "utf-16", "utf-32"):
+                self.documents.encoding = encoding
+            return
+        self.outcomes.symbols(pending.method, pending.params, result)
+
+    # -- events from the session ---------------------------------------------------------
+    def timed_out(self, msg_id: Any) -> list[Action]:
+        pending = self.pending.pop(msg_id, None)
+        if pending is None or pending.symbol is None or pending.operation is None:
+            return []
+        self.drain()
+        self.answered[msg_id] = pending.method
+        self.counters["timeouts"] += 1
+        reason = f"{pending.method} timed out after {self.timeout:g} s"
+        self.outcomes.failure(pending.symbol, pending.operation, reason, False)
+        error = msg.error_response(msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
+        cancel = msg.notification("$/cancelRequest", {"id": msg_id})
+        return [(TO_CLIENT, encode(error)), (TO_SERVER, encode(cancel))]
+
+    def server_exited(self, status: int) -> list[Action]:
+        """Fail every pending request: nothing may hang on a dead server."""
+        self.drain()
+        actions: list[Action] = []
+        for msg_id, pending in self.pending.items():
+            reason = f"server exited (status {status}) before answering {pending.method}"
+            if pending.symbol is not None and pending.operation is not None:
+                self.outcomes.failure(pending.symbol, pending.operation, reason, False)
+            error = msg.error_response(msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
+            actions.append((TO_CLIENT, encode(error)))
+            actions.append((DISARM, msg_id))
+        self.pending.clear()
+        return actions
+
+
+STAT_KEYS = ("forwarded", "short_circuited", "failures", "transient", "timeouts", "skipped", "tracked")

@@ -1,0 +1,396 @@
+"""One proxy session: spawn the server, pump both directions, end cleanly.
+
+The pumps are asyncio protocols (``data_received`` callbacks), not reader tasks: a frame is
+parsed and written in the same callback that received it, with no task switch in between —
+the cheapest relay asyncio offers. uvloop is used when installed. Routing decisions come from
+:class:`proxy.routing.Router`; this module only carries them out.
+
+Lifecycle (issue 2): the server's exit ends the session with its exit code; pending requests
+then get a RequestFailed error each. The client closing stdin closes the server's stdin, then
+SIGTERM after a grace period, then SIGKILL: no orphan processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import stat
+import sys
+import threading
+from typing import Any
+
+from proxy.cli import SERVER_LOGGER
+from proxy.config import ProxyConfig
+from proxy.documents import Documents
+from proxy.framing import Frame, FrameParser, Junk, encode
+from proxy.messages import result_response
+from proxy.outcomes import Outcomes
+from proxy.routing import ARM, DISARM, FLUSH, TO_CLIENT, TO_SERVER, Action, Router
+from proxy.store_link import StoreLink
+from tracker.errors import LspBackoffError
+from tracker.failures import FailureTracker
+
+log = logging.getLogger("lsp_backoff.session")
+server_log = logging.getLogger(SERVER_LOGGER)
+
+GRACE_SECONDS = 2.0
+
+
+class ServerStartError(LspBackoffError):
+    """The server command could not be started."""
+
+
+def run_proxy(config: ProxyConfig) -> int:
+    try:
+        import uvloop
+
+        factory: Any = uvloop.new_event_loop
+    except ImportError:  # not on every platform; the stdlib loop works, only slower
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        try:
+            return runner.run(Session(config).run())
+        except ServerStartError as exc:
+            print(f"lsp-backoff: error: {exc}", file=sys.stderr)
+            return 2
+
+
+class Session:
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.tracker = FailureTracker(config.policy)
+        self.documents = Documents()
+        self.store = StoreLink(config, self.tracker)
+        self.router = Router(
+            self.tracker,
+            Outcomes(self.tracker, self.store, self.documents),
+            self.documents,
+            timeout=config.timeout,
+            on_initialize=self.store.on_initialize,
+            log_messages=config.log_messages,
+        )
+        self._timers: dict[Any, asyncio.TimerHandle] = {}
+        self._drain_scheduled = False
+        self._client_parser = FrameParser()
+        self._server_parser = FrameParser()
+        self._stderr_tail = b""
+        self._done: asyncio.Future[None] | None = None
+        self._status: int | None = None
+        self._server_out_closed = False
+        self._pending_at_exit = False
+        self._client_eof = False
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        self.loop = loop
+        self._done = loop.create_future()
+        self.store.start(loop)
+        self.client_out = await _open_stdout(loop)
+        try:
+            transport, _ = await loop.subprocess_exec(
+                lambda: _ServerProtocol(self), *self.config.server,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            await self.store.close()
+            name = self.config.server[0]
+            raise ServerStartError(f"cannot start server {name!r}: {exc.strerror or exc}") from exc
+        self.proc = transport
+        self.server_in: Any = transport.get_pipe_transport(0)
+        server_out: Any = transport.get_pipe_transport(1)
+        if isinstance(self.client_out, _Stdout):
+            self.client_out.on_pause = server_out.pause_reading
+            self.client_out.on_resume = server_out.resume_reading
+        await _open_stdin(loop, self)
+        await self._done
+        await self.client_out.drain_and_close()
+        await self.store.close()
+        return self._exit_code()
+
+    def _exit_code(self) -> int:
+        status = self._status if self._status is not None else 1
+        if status < 0:  # killed by a signal
+            status = 128 - status
+        if self._pending_at_exit and status == 0:
+            return 1
+        return status
+
+    # -- client → server -----------------------------------------------------------------
+    def client_data(self, data: bytes) -> None:
+        router = self.router
+        for item in self._client_parser.feed(data):
+            if type(item) is Frame:
+                actions = router.from_client(item)
+                if actions is None:
+                    self.server_in.write(item.raw)
+                else:
+                    self._execute(actions)
+            else:
+                self._junk("client", item)
+        self._schedule_drain()
+
+    def client_eof(self) -> None:
+        if self._client_eof:
+            return
+        self._client_eof = True
+        if self._client_parser.pending():
+            log.warning("client closed its end in the middle of a frame")
+        log.info("client closed stdin: closing the server's stdin")
+        if not self.server_in.is_closing():
+            self.server_in.close()
+        self.loop.call_later(GRACE_SECONDS, self._signal_server, signal.SIGTERM)
+        self.loop.call_later(2 * GRACE_SECONDS, self._signal_server, signal.SIGKILL)
+
+    def _signal_server(self, sig: int) -> None:
+        if self._status is None:
+            log.warning("server still running after the client left: sending %s", sig.name)
+            try:
+                self.proc.send_signal(sig)
+            except ProcessLookupError:  # exited in the meantime: nothing to do
+                pass
+
+    # -- server → client -----------------------------------------------------------------
+    def server_data(self, data: bytes) -> None:
+        router = self.router
+        for item in self._server_parser.feed(data):
+            if type(item) is Frame:
+                actions = router.from_server(item)
+                if actions is None:
+                    self.client_out.write(item.raw)
+                else:
+                    self._execute(actions)
+            else:
+                self._junk("server", item)
+        self._schedule_drain()
+
+    def server_stderr(self, data: bytes) -> None:
+        lines = (self._stderr_tail + data).split(b"\n")
+        self._stderr_tail = lines.pop()
+        for line in lines:
+            server_log.info("%s", line.rstrip(b"\r").decode("utf-8", "replace"))
+
+    def server_out_closed(self) -> None:
+        self._server_out_closed = True
+        self._maybe_finish()
+
+    def server_exited(self, status: int) -> None:
+        self._status = status
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self._status is None or not self._server_out_closed or self._done is None:
+            return
+        if self._done.done():
+            return
+        if self._stderr_tail:
+            self.server_stderr(b"\n")
+        actions = self.router.server_exited(self._status)
+        if actions:
+            self._pending_at_exit = True
+            log.error("server exited with status %s while requests were pending", self._status)
+            self._execute(actions)
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        self._done.set_result(None)
+
+    # -- actions -------------------------------------------------------------------------
+    def _execute(self, actions: list[Action]) -> None:
+        for verb, payload in actions:
+            if verb == TO_CLIENT:
+                self.client_out.write(payload)
+            elif verb == TO_SERVER:
+                if not self.server_in.is_closing():
+                    self.server_in.write(payload)
+            elif verb == ARM:
+                self._timers[payload] = self.loop.call_later(
+                    self.config.timeout, self._timed_out, payload
+                )
+            elif verb == DISARM:
+                handle = self._timers.pop(payload, None)
+                if handle is not None:
+                    handle.cancel()
+            elif verb == FLUSH:
+                self.loop.create_task(self._flush(payload))
+
+    def _timed_out(self, msg_id: Any) -> None:
+        self._timers.pop(msg_id, None)
+        self._execute(self.router.timed_out(msg_id))
+        self._schedule_drain()
+
+    async def _flush(self, msg_id: Any) -> None:
+        self.router.drain()
+        committed = await self.store.flush()
+        self.client_out.write(encode(result_response(msg_id, {"committed": committed})))
+
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self.loop.call_soon(self._run_drain)
+
+    def _run_drain(self) -> None:
+        self._drain_scheduled = False
+        self.router.drain()
+
+    def _junk(self, side: str, junk: Junk) -> None:
+        log.warning(
+            "dropped %d bytes from the %s that are not an LSP frame (%s); resynchronising",
+            len(junk.data), side, junk.reason,
+        )
+
+    # -- flow control --------------------------------------------------------------------
+    def pause_client(self) -> None:
+        self.client_in.pause_reading()
+
+    def resume_client(self) -> None:
+        self.client_in.resume_reading()
+
+
+class _ServerProtocol(asyncio.SubprocessProtocol):
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd == 1:
+            self.s.server_data(data)
+        else:
+            self.s.server_stderr(data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self.s.server_out_closed()
+
+    def process_exited(self) -> None:
+        status = self.s.proc.get_returncode()
+        self.s.server_exited(status if status is not None else 1)
+
+    # The server is not reading fast enough: stop reading from the client until it does.
+    def pause_writing(self) -> None:
+        self.s.pause_client()
+
+    def resume_writing(self) -> None:
+        self.s.resume_client()
+
+
+class _ClientIn(asyncio.Protocol):
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def data_received(self, data: bytes) -> None:
+        self.s.client_data(data)
+
+    def eof_received(self) -> bool:
+        self.s.client_eof()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.s.client_eof()
+
+
+async def _open_stdin(loop: asyncio.AbstractEventLoop, session: Session) -> None:
+    pipe = os.fdopen(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
+    if not _is_regular_file(pipe):
+        try:
+            transport, _ = await loop.connect_read_pipe(lambda: _ClientIn(session), pipe)
+        except (ValueError, OSError):
+            pass
+        else:
+            session.client_in = transport
+            return
+    # A regular file (``lsp-backoff -- srv < requests.bin``): no event-loop reader for
+    # those, so a thread reads it.
+    session.client_in = _ThreadReader(loop, pipe, session)
+
+
+def _is_regular_file(fh: Any) -> bool:
+    # Checked up front: uvloop aborts the process (not raises) on a regular file.
+    return stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+
+
+class _ThreadReader:
+    def __init__(self, loop: asyncio.AbstractEventLoop, pipe: Any, session: Session) -> None:
+        self._resume = threading.Event()
+        self._resume.set()
+        thread = threading.Thread(target=self._run, args=(loop, pipe, session), daemon=True)
+        thread.start()
+
+    def _run(self, loop: asyncio.AbstractEventLoop, pipe: Any, session: Session) -> None:
+        while True:
+            self._resume.wait()
+            data = pipe.read(1 << 16)
+            if not data:
+                loop.call_soon_threadsafe(session.client_eof)
+                return
+            loop.call_soon_threadsafe(session.client_data, data)
+
+    def pause_reading(self) -> None:
+        self._resume.clear()
+
+    def resume_reading(self) -> None:
+        self._resume.set()
+
+
+class _Stdout(asyncio.Protocol):
+    """Writes frames to our stdout; pauses the server's output while the client is slow."""
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self.on_pause: Any = None
+        self.on_resume: Any = None
+        self._closed = asyncio.get_running_loop().create_future()
+
+    def pause_writing(self) -> None:
+        if self.on_pause:
+            self.on_pause()
+
+    def resume_writing(self) -> None:
+        if self.on_resume:
+            self.on_resume()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def write(self, data: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(data)
+
+    async def drain_and_close(self) -> None:
+        self.transport.close()  # close() flushes what is buffered first
+        try:
+            await asyncio.wait_for(self._closed, 5)
+        except TimeoutError:
+            log.warning("client stopped reading: dropped what it had not read")
+
+
+class _BlockingStdout:
+    """Fallback for a stdout that is a regular file: plain blocking writes."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+        self.fh.flush()
+
+    async def drain_and_close(self) -> None:
+        self.fh.flush()
+
+
+async def _open_stdout(loop: asyncio.AbstractEventLoop) -> Any:
+    pipe = os.fdopen(sys.stdout.fileno(), "wb", buffering=0, closefd=False)
+    stdout: Any = _BlockingStdout(pipe)
+    if not _is_regular_file(pipe):
+        try:
+            transport, proto = await loop.connect_write_pipe(_Stdout, pipe)
+        except (ValueError, OSError):
+            pass
+        else:
+            proto.transport = transport
+            stdout = proto
+    # Stdout is protocol only: anything that prints by mistake lands on stderr instead.
+    sys.stdout = sys.stderr
+    return stdout

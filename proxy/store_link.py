@@ -1,0 +1,129 @@
+"""The session's link to the graph store: opened off the event loop, fed without waiting.
+
+The database location may depend on the workspace, known only once ``initialize`` arrives,
+and opening it is disk I/O: both happen in a worker thread while the relay goes on. Writes
+made before the store is open are held (bounded) and replayed; failure state read back from
+the database is handed to the tracker, so a restarted proxy keeps backing off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from proxy.config import DB_ENV, ProxyConfig
+from tracker.errors import LspBackoffError
+from tracker.failures import FailureTracker
+from tracker.store import GraphStore
+
+log = logging.getLogger("lsp_backoff.store")
+
+MAX_HELD = 10_000
+
+
+def workspace_of(params: dict[str, Any]) -> str | None:
+    """The workspace folder an ``initialize`` names (first folder, rootUri, rootPath)."""
+    folders = params.get("workspaceFolders")
+    uri = None
+    if isinstance(folders, list) and folders and isinstance(folders[0], dict):
+        uri = folders[0].get("uri")
+    uri = uri if isinstance(uri, str) else params.get("rootUri")
+    if isinstance(uri, str) and uri.startswith("file:"):
+        return unquote(urlparse(uri).path)
+    root = params.get("rootPath")
+    return root if isinstance(root, str) else None
+
+
+class StoreLink:
+    def __init__(self, config: ProxyConfig, tracker: FailureTracker) -> None:
+        self.config = config
+        self.tracker = tracker
+        self.store: GraphStore | None = None
+        self._held: list[tuple[str, tuple[Any, ...]]] = []
+        self._opening: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._dropped = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        if config_knows_path(self.config):
+            self._open(None)
+
+    def on_initialize(self, params: dict[str, Any]) -> None:
+        if self._opening is None:
+            self._open(workspace_of(params))
+
+    def _open(self, workspace: str | None) -> None:
+        assert self._loop is not None
+        path = self.config.database_path(workspace)
+        self._opening = asyncio.ensure_future(
+            self._loop.run_in_executor(None, self._open_blocking, path)
+        )
+        self._opening.add_done_callback(self._opened)
+
+    def _open_blocking(self, path: str | None) -> tuple[GraphStore, list[Any]]:
+        try:
+            store = GraphStore(path)
+            store.start()
+            return store, store.load_failures()
+        except (LspBackoffError, OSError) as exc:
+            # The relay must go on: without a usable file we keep the graph in memory.
+            log.error("cannot use database %s (%s): keeping the graph in memory", path, exc)
+            store = GraphStore(None)
+            store.start()
+            return store, []
+
+    def _opened(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            log.error("opening the database failed: %s", future.exception())
+            return
+        store, states = future.result()
+        self.tracker.restore(states)
+        self.store = store
+        held, self._held = self._held, []
+        for name, args in held:
+            getattr(store, name)(*args)
+
+    async def flush(self, timeout: float = 10.0) -> bool:
+        if self._opening is not None:
+            await asyncio.shield(self._opening)
+        if self.store is None:
+            return True
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.store.flush, timeout)
+
+    async def close(self) -> None:
+        if self._opening is not None and not self._opening.done():
+            await asyncio.shield(self._opening)
+        if self.store is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self.store.close)
+            self.store = None
+
+    # -- the sink: GraphStore's put_* methods, held until the store is open --------------
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        if not name.startswith("put_"):
+            raise AttributeError(name)
+
+        def put(*args: Any) -> None:
+            if self.store is not None:
+                getattr(self.store, name)(*args)
+            elif len(self._held) < MAX_HELD:
+                self._held.append((name, args))
+            else:
+                self._dropped += 1
+                if self._dropped == 1:
+                    log.warning("database not open yet: dropping graph writes")
+
+        return put
+
+
+def config_knows_path(config: ProxyConfig) -> bool:
+    """True when the database location does not wait for the workspace."""
+    import os
+
+    return config.no_db or bool(config.db) or bool(os.environ.get(DB_ENV))
