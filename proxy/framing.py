@@ -105,7 +105,7 @@ class FrameParser:
             if end < 0:
                 if len(buf) <= MAX_HEADER_BYTES:
                     return False
-                self._skip(out, "no end of header within %d bytes" % MAX_HEADER_BYTES)
+                self._skip(out, f"no end of header within {MAX_HEADER_BYTES} bytes")
                 continue
             try:
                 length = parse_content_length(bytes(buf[:end]))
@@ -121,10 +121,7 @@ class FrameParser:
         """Drop bytes up to the next Content-Length header (or all but a possible prefix)."""
         buf = self._buf
         match = _CONTENT_LENGTH.search(buf, 1)
-        if match is not None:
-            cut = match.start()
-        else:
-            # Keep a tail that could be the start of a header split across reads.
-            cut = max(len(buf) - len(b"content-length"), 1)
+        # Without a next header, keep a tail that could be one split across reads.
+        cut = match.start() if match else max(len(buf) - len(b"content-length"), 1)
         out.append(Junk(bytes(buf[:cut]), reason))
         del buf[:cut]

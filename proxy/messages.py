@@ -34,7 +34,7 @@ class Kind(enum.Enum):
 
 
 class _Envelope(msgspec.Struct):
-    id: int | str | None | msgspec.UnsetType = msgspec.UNSET
+    id: int | str | msgspec.UnsetType | None = msgspec.UNSET
     method: str | msgspec.UnsetType = msgspec.UNSET
 
 

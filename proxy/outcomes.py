@@ -49,9 +49,7 @@ class Outcomes:
         if state.skipped:
             self._placeholder(symbol, operation, "error", state.last_error)
 
-    def answer(
-        self, symbol: SymbolRef, operation: str, result: Any, readiness: Readiness
-    ) -> None:
+    def answer(self, symbol: SymbolRef, operation: str, result: Any, readiness: Readiness) -> None:
         self.sink.put_symbols([symbol], "request")
         if not is_empty(result):
             self.tracker.record_success(symbol.key, symbol.document, operation)

@@ -101,7 +101,9 @@ class Router:
                 return self._tracked_request(frame, peek.id, method, operation)
             if method in (FLUSH_METHOD, STATS_METHOD):
                 return self._local_request(peek.id, method)
-            self.pending[peek.id] = Pending(method)
+            # Symbol lists need their request's document at answer time: keep the bytes,
+            # decode them only then.
+            self.pending[peek.id] = Pending(method, params=body if method in SYMBOL_LISTS else None)
             if method == "initialize":
                 self.defer(lambda: self._initialize_params(body))
             return None
@@ -146,7 +148,9 @@ class Router:
             if found is None:
                 return None
             uri, line, character, name = found
-            return SymbolRef(symbol_key(*found), uri, name, line, character, None, docs.version(uri))
+            return SymbolRef(
+                symbol_key(*found), uri, name, line, character, None, docs.version(uri)
+            )
         try:
             uri = params["textDocument"]["uri"]
             line = params["position"]["line"]
@@ -156,9 +160,7 @@ class Router:
         if not (isinstance(uri, str) and isinstance(line, int) and isinstance(character, int)):
             return None
         key, ident = docs.symbol_at(uri, line, character)
-        return SymbolRef(
-            key, uri, ident.name, ident.line, ident.character, None, docs.version(uri)
-        )
+        return SymbolRef(key, uri, ident.name, ident.line, ident.character, None, docs.version(uri))
 
     def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
         if method == "$/cancelRequest":
@@ -189,9 +191,9 @@ class Router:
                     self._changed(change["uri"])
             return
         doc = params.get("textDocument")
-        uri = doc.get("uri") if isinstance(doc, dict) else None
-        if not isinstance(uri, str):
+        if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):
             return
+        uri = doc["uri"]
         changed = False
         if method == "textDocument/didOpen" and isinstance(doc.get("text"), str):
             changed = docs.open(uri, doc["text"])
@@ -266,7 +268,9 @@ class Router:
             if encoding in ("utf-8", "utf-16", "utf-32"):
                 self.documents.encoding = encoding
             return
-        self.outcomes.symbols(pending.method, pending.params, result)
+        request = msg.decode(pending.params) if isinstance(pending.params, bytes) else None
+        params = request.get("params") if request else None
+        self.outcomes.symbols(pending.method, params, result)
 
     # -- events from the session ---------------------------------------------------------
     def timed_out(self, msg_id: Any) -> list[Action]:
@@ -297,4 +301,12 @@ class Router:
         return actions
 
 
-STAT_KEYS = ("forwarded", "short_circuited", "failures", "transient", "timeouts", "skipped", "tracked")
+STAT_KEYS = (
+    "forwarded",
+    "short_circuited",
+    "failures",
+    "transient",
+    "timeouts",
+    "skipped",
+    "tracked",
+)

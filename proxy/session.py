@@ -13,6 +13,7 @@ SIGTERM after a grace period, then SIGKILL: no orphan processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -81,6 +82,7 @@ class Session:
         self._server_out_closed = False
         self._pending_at_exit = False
         self._client_eof = False
+        self.client_in: Any = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -90,8 +92,10 @@ class Session:
         self.client_out = await _open_stdout(loop)
         try:
             transport, _ = await loop.subprocess_exec(
-                lambda: _ServerProtocol(self), *self.config.server,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                lambda: _ServerProtocol(self),
+                *self.config.server,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
         except OSError as exc:
@@ -122,7 +126,7 @@ class Session:
     def client_data(self, data: bytes) -> None:
         router = self.router
         for item in self._client_parser.feed(data):
-            if type(item) is Frame:
+            if isinstance(item, Frame):
                 actions = router.from_client(item)
                 if actions is None:
                     self.server_in.write(item.raw)
@@ -144,19 +148,18 @@ class Session:
         self.loop.call_later(GRACE_SECONDS, self._signal_server, signal.SIGTERM)
         self.loop.call_later(2 * GRACE_SECONDS, self._signal_server, signal.SIGKILL)
 
-    def _signal_server(self, sig: int) -> None:
+    def _signal_server(self, sig: signal.Signals) -> None:
         if self._status is None:
             log.warning("server still running after the client left: sending %s", sig.name)
-            try:
+            # Exited in the meantime: nothing left to signal.
+            with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(sig)
-            except ProcessLookupError:  # exited in the meantime: nothing to do
-                pass
 
     # -- server → client -----------------------------------------------------------------
     def server_data(self, data: bytes) -> None:
         router = self.router
         for item in self._server_parser.feed(data):
-            if type(item) is Frame:
+            if isinstance(item, Frame):
                 actions = router.from_server(item)
                 if actions is None:
                     self.client_out.write(item.raw)
@@ -238,7 +241,9 @@ class Session:
     def _junk(self, side: str, junk: Junk) -> None:
         log.warning(
             "dropped %d bytes from the %s that are not an LSP frame (%s); resynchronising",
-            len(junk.data), side, junk.reason,
+            len(junk.data),
+            side,
+            junk.reason,
         )
 
     # -- flow control --------------------------------------------------------------------

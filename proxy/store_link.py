@@ -43,7 +43,7 @@ class StoreLink:
         self.tracker = tracker
         self.store: GraphStore | None = None
         self._held: list[tuple[str, tuple[Any, ...]]] = []
-        self._opening: asyncio.Future[None] | None = None
+        self._opening: asyncio.Future[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dropped = 0
 
@@ -60,10 +60,9 @@ class StoreLink:
     def _open(self, workspace: str | None) -> None:
         assert self._loop is not None
         path = self.config.database_path(workspace)
-        self._opening = asyncio.ensure_future(
-            self._loop.run_in_executor(None, self._open_blocking, path)
-        )
-        self._opening.add_done_callback(self._opened)
+        opening = asyncio.ensure_future(self._loop.run_in_executor(None, self._open_blocking, path))
+        opening.add_done_callback(self._opened)
+        self._opening = opening
 
     def _open_blocking(self, path: str | None) -> tuple[GraphStore, list[Any]]:
         try:

@@ -1,0 +1,260 @@
+"""The decision table, without processes: frames in, actions out, outcomes recorded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from proxy.documents import Documents
+from proxy.framing import Frame, FrameParser, encode
+from proxy.outcomes import Outcomes
+from proxy.routing import ARM, DISARM, FLUSH, TO_CLIENT, TO_SERVER, Router
+from tracker.backoff import BackoffPolicy
+from tracker.failures import FailureTracker
+from tracker.model import FailureState, SymbolRef, Target
+
+URI = "file:///ws/a.py"
+TEXT = "def bad_fn(): pass\ngood = bad_fn()\n"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sink:
+    """Records what the router asks the store to write."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, Any]] = []
+
+    def put_document(self, uri: str, version: str) -> None:
+        self.rows.append(("document", uri))
+
+    def put_symbols(self, symbols: list[SymbolRef], source: str) -> None:
+        self.rows.extend(("symbol", (s.name, source)) for s in symbols)
+
+    def put_edges(self, symbol: SymbolRef, operation: str, targets: list[Target]) -> None:
+        self.rows.append(("edges", (symbol.name, operation, targets)))
+
+    def put_placeholder(
+        self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
+    ) -> None:
+        self.rows.append((kind, (symbol.name, operation)))
+
+    def put_failure(self, state: FailureState) -> None:
+        self.rows.append(("failure", (state.operation, state.failures, state.skipped)))
+
+    def of(self, kind: str) -> list[Any]:
+        return [row for k, row in self.rows if k == kind]
+
+
+def make(max_retries: int = 7) -> tuple[Router, Sink, Clock]:
+    clock = Clock()
+    tracker = FailureTracker(BackoffPolicy(base=5, max_retries=max_retries), clock=clock)
+    docs = Documents()
+    sink = Sink()
+    router = Router(tracker, Outcomes(tracker, sink, docs), docs, timeout=30)
+    router.from_client(note("textDocument/didOpen", {"textDocument": {"uri": URI, "text": TEXT}}))
+    router.drain()
+    return router, sink, clock
+
+
+def framed(message: dict[str, Any]) -> Frame:
+    (item,) = FrameParser().feed(encode(json.dumps(message).encode()))
+    assert isinstance(item, Frame)
+    return item
+
+
+def note(method: str, params: Any) -> Frame:
+    return framed({"jsonrpc": "2.0", "method": method, "params": params})
+
+
+def request(ident: Any, method: str, line: int = 0, character: int = 5) -> Frame:
+    params = {"textDocument": {"uri": URI}, "position": {"line": line, "character": character}}
+    return framed({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
+
+
+def reply(ident: Any, **fields: Any) -> Frame:
+    return framed({"jsonrpc": "2.0", "id": ident, **fields})
+
+
+def body(action: tuple[str, Any]) -> dict[str, Any]:
+    (item,) = FrameParser().feed(action[1])
+    assert isinstance(item, Frame)
+    return json.loads(item.body)
+
+
+def fail(router: Router, ident: int, code: int = -32603) -> None:
+    req = request(ident, "textDocument/definition")
+    assert router.from_client(req) == [(TO_SERVER, req.raw), (ARM, ident)]
+    resp = reply(ident, error={"code": code, "message": "nope"})
+    assert router.from_server(resp) == [(TO_CLIENT, resp.raw), (DISARM, ident)]
+    router.drain()
+
+
+def test_untracked_messages_are_forwarded_as_they_are() -> None:
+    router, _, _ = make()
+    assert (
+        router.from_client(framed({"jsonrpc": "2.0", "id": 9, "method": "textDocument/hover"}))
+        is None
+    )
+    assert router.from_server(reply(9, result=None)) is None
+    assert router.from_server(framed({"jsonrpc": "2.0", "method": "custom/x"})) is None
+    assert router.from_client(framed({"id": True})) is None  # not JSON-RPC: forwarded anyway
+
+
+def test_a_failure_short_circuits_the_next_request_with_null() -> None:
+    router, sink, clock = make()
+    fail(router, 1)
+    actions = router.from_client(request(2, "textDocument/definition", character=7))
+    assert actions is not None and actions[0][0] == TO_CLIENT
+    assert body(actions[0]) == {"jsonrpc": "2.0", "id": 2, "result": None}
+    assert sink.of("failure") == [("definition", 1, False)]
+    # Another operation on the same symbol is tracked apart.
+    refs = request(3, "textDocument/references")
+    assert router.from_client(refs) == [(TO_SERVER, refs.raw), (ARM, 3)]
+    # After the window the server is asked again.
+    clock.now += 5
+    again = request(4, "textDocument/definition")
+    assert router.from_client(again) == [(TO_SERVER, again.raw), (ARM, 4)]
+    assert router.counters["short_circuited"] == 1
+
+
+def test_cancel_for_a_locally_answered_request_is_swallowed() -> None:
+    router, _, _ = make()
+    fail(router, 1)
+    router.from_client(request(2, "textDocument/definition"))
+    assert router.from_client(note("$/cancelRequest", {"id": 2})) == []
+    assert router.from_client(note("$/cancelRequest", {"id": 77})) is None
+
+
+def test_transient_errors_never_skip() -> None:
+    router, sink, clock = make(max_retries=1)
+    for i in range(10):
+        fail(router, i, code=-32801)
+        clock.now += 5
+    assert all(not skipped for _, _, skipped in sink.of("failure"))
+    assert sink.of("error") == []
+
+
+def test_skip_for_good_writes_an_error_placeholder() -> None:
+    router, sink, clock = make(max_retries=1)
+    fail(router, 1)
+    clock.now += 5
+    fail(router, 2)
+    assert sink.of("error") == [("bad_fn", "definition")]
+    clock.now += 10_000
+    actions = router.from_client(request(3, "textDocument/definition"))
+    assert actions is not None and body(actions[0])["result"] is None
+
+
+def test_an_edit_re_arms_the_document() -> None:
+    router, _, _ = make()
+    fail(router, 1)
+    change = {
+        "textDocument": {"uri": URI, "version": 2},
+        "contentChanges": [{"text": TEXT + "#\n"}],
+    }
+    router.from_client(note("textDocument/didChange", change))
+    req = request(2, "textDocument/definition")
+    assert router.from_client(req) == [(TO_SERVER, req.raw), (ARM, 2)]
+
+
+def test_success_records_edges_and_clears() -> None:
+    router, sink, _ = make()
+    req = request(1, "textDocument/definition", line=1, character=9)
+    router.from_client(req)
+    loc = {
+        "uri": URI,
+        "range": {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 10}},
+    }
+    router.from_server(reply(1, result=[loc]))
+    router.drain()
+    assert sink.of("edges") == [("bad_fn", "definition", [Target(URI, 0, 4)])]
+
+
+def test_timeout_answers_the_client_cancels_at_the_server_and_drops_the_late_answer() -> None:
+    router, sink, _ = make()
+    router.from_client(request(1, "textDocument/definition"))
+    to_client, to_server = router.timed_out(1)
+    assert body(to_client)["error"]["code"] == -32803
+    assert "timed out" in body(to_client)["error"]["message"]
+    assert body(to_server) == {"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 1}}
+    assert router.from_server(reply(1, result=None)) == []
+    assert sink.of("failure") == [("definition", 1, False)]
+
+
+def test_client_cancel_is_not_a_failure() -> None:
+    router, sink, _ = make()
+    router.from_client(request(1, "textDocument/definition"))
+    router.from_client(note("$/cancelRequest", {"id": 1}))
+    router.from_server(reply(1, error={"code": -32800, "message": "cancelled"}))
+    router.drain()
+    assert sink.of("failure") == []
+
+
+def test_server_exit_fails_every_pending_request() -> None:
+    router, _, _ = make()
+    router.from_client(request(1, "textDocument/definition"))
+    router.from_client(framed({"jsonrpc": "2.0", "id": "h", "method": "textDocument/hover"}))
+    actions = router.server_exited(3)
+    errors = [body(a) for a in actions if a[0] == TO_CLIENT]
+    assert {e["id"] for e in errors} == {1, "h"}
+    assert all(e["error"]["code"] == -32803 and "status 3" in e["error"]["message"] for e in errors)
+    assert router.server_exited(3) == []
+
+
+def test_empty_while_busy_is_transient_and_after_readiness_definitive() -> None:
+    router, sink, _ = make()
+    progress = {"token": "t", "value": {"kind": "begin", "title": "indexing"}}
+    router.from_server(note("$/progress", progress))
+    router.from_client(request(1, "textDocument/references"))
+    router.from_server(reply(1, result=[]))
+    router.drain()
+    assert sink.of("none") == []
+    router.from_server(note("$/progress", {"token": "t", "value": {"kind": "end"}}))
+    router.drain()
+    router.from_client(request(2, "textDocument/implementation"))
+    router.from_server(reply(2, result=None))
+    router.drain()
+    assert sink.of("none") == [("bad_fn", "implementation")]
+
+
+def test_empty_prepare_call_hierarchy_also_settles_calls() -> None:
+    router, sink, _ = make()
+    router.from_server(note("experimental/serverStatus", {"quiescent": True, "health": "ok"}))
+    router.from_client(request(1, "textDocument/prepareCallHierarchy"))
+    router.from_server(reply(1, result=None))
+    router.drain()
+    ops = [op for _, op in sink.of("none")]
+    assert ops == ["prepare_call_hierarchy", "incoming_calls", "outgoing_calls"]
+
+
+def test_document_symbols_are_recorded() -> None:
+    router, sink, _ = make()
+    params = {"textDocument": {"uri": URI}}
+    router.from_client(
+        framed(
+            {"jsonrpc": "2.0", "id": 5, "method": "textDocument/documentSymbol", "params": params}
+        )
+    )
+    sel = {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 10}}
+    router.from_server(
+        reply(5, result=[{"name": "bad_fn", "kind": 12, "range": sel, "selectionRange": sel}])
+    )
+    router.drain()
+    assert ("bad_fn", "document_symbol") in sink.of("symbol")
+
+
+def test_proxy_private_requests_are_answered_locally() -> None:
+    router, _, _ = make()
+    flush = router.from_client(framed({"jsonrpc": "2.0", "id": 1, "method": "lspBackoff/flush"}))
+    assert flush == [(FLUSH, 1)]
+    (stats,) = (
+        router.from_client(framed({"jsonrpc": "2.0", "id": 2, "method": "lspBackoff/stats"})) or []
+    )
+    assert set(body(stats)["result"]) >= {"forwarded", "short_circuited", "timeouts", "skipped"}
