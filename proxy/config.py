@@ -37,7 +37,7 @@ class ProxyConfig:
     timeout: float = 30.0
     jitter: float = 0.0
     log_file: str | None = None
-    log_level: str = "warning"
+    log_level: str = "info"
     log_messages: bool = False
     server: tuple[str, ...] = field(default=())
 

@@ -1,0 +1,52 @@
+"""README.md's options table tells the truth about the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from proxy.cli import build_parser
+from proxy.config import ProxyConfig
+from proxy.recording import TRACKED
+from tracker.model import OPERATIONS
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def table_after(heading: str) -> list[list[str]]:
+    section = README.split(heading, 1)[1]
+    rows = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif rows:
+            break
+    return rows[2:]  # header and separator
+
+
+def test_every_option_is_documented_and_every_documented_option_exists() -> None:
+    documented = {re.match(r"`(--[a-z-]+)", row[0]).group(1) for row in table_after("## Options")}  # type: ignore[union-attr]
+    actual = {
+        opt
+        for action in build_parser()._actions
+        for opt in action.option_strings
+        if opt.startswith("--") and opt != "--help"
+    }
+    assert documented == actual
+
+
+def test_documented_defaults_match_the_config() -> None:
+    documented = {
+        re.match(r"`--([a-z-]+)", row[0]).group(1).replace("-", "_"): row[2]  # type: ignore[union-attr]
+        for row in table_after("## Options")
+    }
+    config = ProxyConfig()
+    for name in ("backoff_base", "backoff_max", "max_retries", "timeout", "jitter"):
+        assert float(documented[name]) == getattr(config, name), name
+    assert documented["log_level"] == config.log_level
+
+
+def test_operation_table_matches_the_code() -> None:
+    rows = table_after("### Tracked requests (operations)")
+    assert {row[0]: row[1].strip("`") for row in rows} == TRACKED
+    assert tuple(TRACKED.values()) == OPERATIONS
