@@ -105,7 +105,7 @@ class StoreLink:
 
     # -- the sink: GraphStore's put_* methods, held until the store is open --------------
     def __getattr__(self, name: str) -> Callable[..., None]:
-        if not name.startswith("put_"):
+        if not name.startswith(("put_", "clear_")):
             raise AttributeError(name)
 
         def put(*args: Any) -> None:

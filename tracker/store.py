@@ -1,0 +1,395 @@
+"""The SQLite graph store: one writer thread owns the connection; callers only enqueue.
+
+``GraphStore.put_*`` never block and never raise for database trouble: they append to a bounded
+queue (a full queue drops the write and counts it in ``dropped``). The writer thread drains the
+queue in batches, one ``BEGIN IMMEDIATE … COMMIT`` per batch. A locked, full or unwritable database
+is logged once; the batch is kept and retried with a growing pause, so writes resume when they can.
+Opening, identifying and migrating a database file, and the reads, are in ``tracker.queries``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from tracker.errors import StoreError
+from tracker.model import OPERATIONS, FailureState, SymbolRef, Target
+from tracker.queries import StorePath, open_connection, read_failures
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# A write: statements run in order inside a batch; a list of parameter rows means executemany.
+_Statement = tuple[str, tuple[Any, ...] | list[tuple[Any, ...]]]
+_Op = tuple[_Statement, ...]
+
+_BATCH = 500
+_MIN_PAUSE = 0.05
+_MAX_PAUSE = 2.0
+SOURCES = ("request", "document_symbol", "workspace_symbol")
+
+
+@dataclass
+class _Query:
+    fn: Callable[[sqlite3.Connection], Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+_STOP = object()
+
+
+class GraphStore:
+    """The graph database of one proxy (or ``enrich``) process; see the module docstring."""
+
+    def __init__(
+        self,
+        path: StorePath | None,
+        *,
+        queue_size: int = 10_000,
+        busy_timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.dropped = 0
+        self._busy_timeout = busy_timeout
+        self._clock = clock
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._lock = threading.Condition()
+        self._enqueued = 0  # writes accepted; guarded by _lock
+        self._done = 0  # writes committed (or discarded as unwritable); guarded by _lock
+        self._warned_full = False
+        self._troubled = False
+        self._warned_bad = False
+        self._fatal: StoreError | None = None
+        self._closed = False
+        self._opened = threading.Event()
+        self._abandon = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer; raise StoreError if the file is not (a usable) lsp-backoff database.
+
+        Transient trouble (locked, unwritable) does not raise: the writer keeps retrying.
+        """
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="lsp-backoff-store", daemon=True)
+        self._thread.start()
+        # Bounded: opening waits at most a few busy timeouts (journal mode, migration lock).
+        self._opened.wait(timeout=3 * self._busy_timeout + 5.0)
+        if self._fatal is not None:
+            raise self._fatal
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Commit what is queued, then stop the writer (gives up after ``timeout`` seconds)."""
+        thread = self._thread
+        self._closed = True
+        if thread is None or not thread.is_alive():
+            return
+        deadline = time.monotonic() + timeout
+        # Full: the writer is stuck on an unwritable database; _abandon below ends it.
+        with contextlib.suppress(queue.Full):
+            self._queue.put(_STOP, timeout=timeout)
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            with self._lock:
+                lost = self._enqueued - self._done
+            logger.warning("graph database %s: closing with %d writes not saved", self.path, lost)
+            self._abandon.set()
+            thread.join(1.0)
+        if self.dropped:
+            logger.warning("graph database: %d writes were dropped (queue full)", self.dropped)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every write enqueued so far is committed; False on timeout or failure."""
+        with self._lock:
+            target = self._enqueued
+            return self._lock.wait_for(
+                lambda: self._done >= target or self._fatal is not None, timeout
+            ) and (self._fatal is None)
+
+    def query(self, fn: Callable[[sqlite3.Connection], T], timeout: float = 5.0) -> T:
+        """Run ``fn(conn)`` on the writer thread, after the writes queued before it.
+
+        Returns fn's result; this is how an in-memory store (``path=None``) is read.
+        """
+        if self._thread is None or not self._thread.is_alive():
+            raise StoreError("the graph store is not running")
+        request = _Query(fn)
+        try:
+            self._queue.put(request, timeout=timeout)
+        except queue.Full as exc:
+            raise StoreError("the graph store is too busy to answer a query") from exc
+        if not request.done.wait(timeout):
+            raise StoreError("the graph store did not answer the query in time")
+        if request.error is not None:
+            raise request.error
+        return request.result  # type: ignore[no-any-return]
+
+    def load_failures(self) -> list[FailureState]:
+        """Current failure states (document unchanged), read once at start-up."""
+        if self.path is None:
+            if self._thread is None:
+                return []
+            return self.query(read_failures)
+        if not os.path.exists(self.path):
+            return []  # nothing recorded yet
+        try:
+            conn = open_connection(self.path, create=False, busy_timeout=self._busy_timeout)
+        except sqlite3.Error as exc:
+            logger.warning("graph database %s: cannot read failure state: %s", self.path, exc)
+            return []
+        try:
+            return read_failures(conn)
+        finally:
+            conn.close()
+
+    # -- writes (enqueue only) ---------------------------------------------------------------
+
+    def put_document(self, uri: str, version: str) -> None:
+        self._put((_UPSERT_DOCUMENT, (uri, version, self._clock())))
+
+    def put_symbols(self, symbols: Sequence[SymbolRef], source: str) -> None:
+        if source not in SOURCES:
+            raise ValueError(f"unknown symbol source {source!r}")
+        now = self._clock()
+        if symbols:
+            self._put((_UPSERT_SYMBOL, [_symbol_row(s, source, now) for s in symbols]))
+
+    def put_edges(self, symbol: SymbolRef, operation: str, targets: Sequence[Target]) -> None:
+        """Replace the (symbol, operation) rows, stale ones too, with edges; clear its failure."""
+        if not targets:
+            # An empty success is a definitive "none": the pair must end up with current data.
+            self.put_placeholder(symbol, operation, "none")
+            return
+        now = self._clock()
+        rows = [_edge_row(symbol, operation, "edge", t, "", now) for t in targets]
+        self._replace(symbol, operation, rows, clear_failure=True)
+
+    def put_placeholder(
+        self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
+    ) -> None:
+        if kind not in ("none", "error"):
+            raise ValueError(f"unknown placeholder kind {kind!r}")
+        row = _edge_row(symbol, operation, kind, None, detail, self._clock())
+        # "none" is a definitive answer and clears the failure row; "error" keeps it (skipped).
+        self._replace(symbol, operation, [row], clear_failure=kind == "none")
+
+    def _replace(
+        self, symbol: SymbolRef, operation: str, rows: list[tuple[Any, ...]], clear_failure: bool
+    ) -> None:
+        _check_operation(operation)
+        pair = (symbol.key, operation)
+        self._put(
+            (_UPSERT_SYMBOL, _symbol_row(symbol, "request", rows[0][-1])),
+            (_DELETE_EDGES, pair),
+            (_INSERT_EDGE, rows),
+            *([(_DELETE_FAILURE, pair)] if clear_failure else []),
+        )
+
+    def put_failure(self, state: FailureState) -> None:
+        _check_operation(state.operation)
+        f = state
+        row: tuple[Any, ...] = (f.symbol, f.operation, f.document, f.failures, f.transient)
+        row += (f.retry_at, int(f.skipped), f.last_error, f.version, f.empty_since, f.updated_at)
+        self._put((_UPSERT_FAILURE, row))
+
+    def clear_failure(self, symbol: str, operation: str) -> None:
+        self._put((_DELETE_FAILURE, (symbol, operation)))
+
+    def _put(self, *statements: _Statement) -> None:
+        if self._closed or self._fatal is not None:
+            return  # after close/fatal error nobody drains the queue; the error was logged
+        with self._lock:
+            try:
+                self._queue.put_nowait(statements)
+            except queue.Full:
+                self.dropped += 1
+                warn = not self._warned_full
+                self._warned_full = True
+            else:
+                self._enqueued += 1
+                return
+        if warn:
+            logger.warning(
+                "graph database %s: write queue full (%d); dropping writes",
+                self.path,
+                self._queue.maxsize,
+            )
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        batch: list[_Op] = []
+        barrier: object = None
+        pause = _MIN_PAUSE
+        while not self._abandon.is_set():
+            if self._conn is None and not self._open():
+                if self._fatal is not None:
+                    break
+                self._abandon.wait(pause)
+                pause = min(pause * 2, _MAX_PAUSE)
+                continue
+            if not batch and barrier is None:
+                barrier = self._gather(batch)
+            if batch:
+                if not self._commit(batch):
+                    self._abandon.wait(pause)
+                    pause = min(pause * 2, _MAX_PAUSE)
+                    continue
+                pause = _MIN_PAUSE
+                with self._lock:
+                    self._done += len(batch)
+                    self._lock.notify_all()
+                batch = []
+            if barrier is _STOP:
+                break
+            if isinstance(barrier, _Query):
+                self._answer(barrier)
+            barrier = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        with self._lock:
+            self._lock.notify_all()
+
+    def _gather(self, batch: list[_Op]) -> object:
+        """Fill ``batch`` with queued writes; return a query or stop marker that ends it."""
+        item = self._queue.get()
+        while True:
+            if item is _STOP or isinstance(item, _Query):
+                return item
+            batch.append(item)  # type: ignore[arg-type]
+            if len(batch) >= _BATCH:
+                return None
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+
+    def _open(self) -> bool:
+        try:
+            self._conn = open_connection(
+                self.path, create=True, busy_timeout=self._busy_timeout, same_thread=True
+            )
+        except StoreError as exc:
+            logger.error("graph database: %s; nothing will be recorded", exc)
+            self._fatal = exc
+        except (sqlite3.Error, OSError) as exc:
+            self._trouble(exc)
+        self._opened.set()
+        return self._conn is not None
+
+    def _commit(self, batch: list[_Op]) -> bool:
+        conn = self._conn
+        assert conn is not None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for op in batch:
+                    for sql, params in op:
+                        if isinstance(params, list):
+                            conn.executemany(sql, params)
+                        else:
+                            conn.execute(sql, params)
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    _rollback(conn)
+        except sqlite3.OperationalError as exc:  # locked, busy, full, read-only, I/O
+            self._trouble(exc)
+            return False
+        except Exception as exc:
+            # A constraint the checks in put_* missed, or a corrupt file: retrying would wedge
+            # the writer, so these writes are lost (logged once).
+            if not self._warned_bad:
+                self._warned_bad = True
+                logger.error("graph database %s: dropping writes: %s", self.path, exc)
+            return True
+        if self._troubled:
+            self._troubled = False
+            logger.warning("graph database %s: writing again", self.path)
+        return True
+
+    def _trouble(self, exc: BaseException) -> None:
+        if not self._troubled:
+            self._troubled = True
+            logger.warning(
+                "graph database %s unavailable (%s); keeping writes and retrying", self.path, exc
+            )
+
+    def _answer(self, request: _Query) -> None:
+        assert self._conn is not None
+        try:
+            request.result = request.fn(self._conn)
+        except BaseException as exc:  # handed to the caller of query()
+            request.error = exc
+        request.done.set()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # Fails when SQLite already rolled back (e.g. after SQLITE_FULL); the retry starts afresh.
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("ROLLBACK")
+
+
+def _check_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}")
+
+
+# -- the SQL of the writes; each write is a list of (statement, parameters) run in one batch ------
+
+_UPSERT_DOCUMENT = """
+INSERT INTO documents (uri, version, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (uri) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
+"""
+
+_UPSERT_SYMBOL = """
+INSERT INTO symbols (key, uri, name, kind, line, character, version, source, recorded_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET
+    uri = excluded.uri, name = excluded.name, kind = coalesce(excluded.kind, symbols.kind),
+    line = excluded.line, character = excluded.character, version = excluded.version,
+    recorded_at = excluded.recorded_at
+"""  # source keeps where the symbol was first seen
+
+_DELETE_EDGES = "DELETE FROM edges WHERE symbol = ? AND operation = ?"
+
+_INSERT_EDGE = """
+INSERT OR IGNORE INTO edges (symbol, document, operation, kind, target_uri, target_line,
+    target_character, detail, version, recorded_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_UPSERT_FAILURE = """
+INSERT OR REPLACE INTO failures (symbol, operation, document, failures, transient, retry_at,
+    skipped, last_error, version, empty_since, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_DELETE_FAILURE = "DELETE FROM failures WHERE symbol = ? AND operation = ?"
+
+
+def _symbol_row(s: SymbolRef, source: str, now: float) -> tuple[Any, ...]:
+    return (s.key, s.document, s.name, s.kind, s.line, s.character, s.version, source, now)
+
+
+def _edge_row(
+    s: SymbolRef, operation: str, kind: str, t: Target | None, detail: str, now: float
+) -> tuple[Any, ...]:
+    target = (t.uri, t.line, t.character) if t is not None else (None, None, None)
+    return (s.key, s.document, operation, kind, *target, detail, s.version, now)
