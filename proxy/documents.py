@@ -236,6 +236,14 @@ class Documents:
         doc = self._lookup(uri)
         return None if doc is None else doc.text
 
+    def is_open(self, uri: str) -> bool:
+        return uri in self._open
+
+    def line(self, uri: str, n: int) -> str | None:
+        """Line ``n`` of text(uri), split as LSP splits lines (\n, \r\n, \r only)."""
+        doc = self._lookup(uri)
+        return None if doc is None else doc.line(n)
+
     def version(self, uri: str) -> str | None:
         """content_hash of text(uri), computed once per text."""
         doc = self._lookup(uri)

@@ -7,11 +7,14 @@ here waits on the database.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Protocol
+
+from cachetools import LRUCache
 
 from proxy.documents import Documents, symbol_key
 from proxy.readiness import Readiness
-from proxy.recording import SYMBOL_LISTS, is_empty, listed_symbols, targets
+from proxy.recording import SYMBOL_LISTS, is_empty, item_symbol, listed_symbols, targets
 from tracker.failures import EmptyOutcome, FailureTracker
 from tracker.model import FailureState, SymbolRef, Target
 
@@ -27,6 +30,7 @@ class Sink(Protocol):
         self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
     ) -> None: ...
     def put_failure(self, state: FailureState) -> None: ...
+    def clear_failure(self, symbol: str, operation: str) -> None: ...
 
 
 class Outcomes:
@@ -34,8 +38,17 @@ class Outcomes:
         self.tracker = tracker
         self.sink = sink
         self.documents = documents
+        # The content hash last told to the store per document: rows are current only while
+        # it matches, so every version we attach to a row must have been reported first.
+        self._reported: LRUCache[str, str] = LRUCache(maxsize=10_000)
+
+    def note_version(self, uri: str, version: str | None) -> None:
+        if version is not None and self._reported.get(uri) != version:
+            self._reported[uri] = version
+            self.sink.put_document(uri, version)
 
     def failure(self, symbol: SymbolRef, operation: str, reason: str, transient: bool) -> None:
+        self.note_version(symbol.document, symbol.version)
         state = self.tracker.record_failure(
             symbol.key,
             symbol.document,
@@ -44,16 +57,19 @@ class Outcomes:
             transient=transient,
             version=symbol.version,
         )
-        self.sink.put_symbols([symbol], "request")
-        self.sink.put_failure(state)
+        self.sink.put_failure(state)  # skipped too: a restarted proxy must keep skipping
         if state.skipped:
             self._placeholder(symbol, operation, "error", state.last_error)
+        else:
+            self.sink.put_symbols([symbol], "request")
 
     def answer(self, symbol: SymbolRef, operation: str, result: Any, readiness: Readiness) -> None:
-        self.sink.put_symbols([symbol], "request")
+        self.note_version(symbol.document, symbol.version)
         if not is_empty(result):
             self.tracker.record_success(symbol.key, symbol.document, operation)
             self.sink.put_edges(symbol, operation, targets(operation, result))
+            if operation == "prepare_call_hierarchy":
+                self._calls_live_elsewhere(symbol, result)
             return
         outcome = self.tracker.record_empty(
             symbol.key,
@@ -68,39 +84,65 @@ class Outcomes:
             return
         state = self.tracker.get(symbol.key, operation)
         if state is not None:
+            self.sink.put_symbols([symbol], "request")
             self.sink.put_failure(dataclasses.replace(state))
 
     def _placeholder(self, symbol: SymbolRef, operation: str, kind: str, detail: str) -> None:
         self.sink.put_placeholder(symbol, operation, kind, detail)
         if operation == "prepare_call_hierarchy":
             for follower in _FOLLOWS_PREPARE:
-                self.sink.put_placeholder(symbol, follower, kind, detail)
+                self.sink.put_placeholder(
+                    symbol, follower, kind, f"no call hierarchy item {detail}"
+                )
+
+    def _calls_live_elsewhere(self, symbol: SymbolRef, items: Any) -> None:
+        """Call hierarchy asked at a usage answers with the declaration's item: the calls are
+        recorded under the item's key, so the usage itself gets placeholders pointing there
+        instead of staying an orphan for ever."""
+        keys = []
+        for item in items if isinstance(items, list) else []:
+            found = item_symbol(item)
+            if found is not None:
+                keys.append(symbol_key(*found))
+        if keys and symbol.key not in keys:
+            for follower in _FOLLOWS_PREPARE:
+                self.sink.put_placeholder(symbol, follower, "none", f"item: {keys[0]}")
 
     def symbols(self, method: str, params: Any, result: Any) -> None:
         uri = None
         if isinstance(params, dict) and isinstance(params.get("textDocument"), dict):
             uri = params["textDocument"].get("uri")
-        lines: dict[str, list[str]] = {}
+        docs = self.documents
 
         def make(uri: str, line: int, character: int, name: str, kind: int | None) -> SymbolRef:
-            # SymbolInformation gives the whole declaration's range: find the name on its
-            # first line, so the key is the one a request at the name would get.
-            if uri not in lines:
-                text = self.documents.text(uri) if uri.startswith("file:") else None
-                lines[uri] = text.splitlines() if text is not None else []
-            doc_lines = lines[uri]
-            if line < len(doc_lines):
-                found = doc_lines[line].find(name, character)
-                if found >= 0 and doc_lines[line][:found].isascii():
-                    character = found
-            version = self.documents.version(uri) if doc_lines else None
-            key = symbol_key(uri, line, character, name)
-            return SymbolRef(key, uri, name, line, character, kind, version)
+            # Key a listed symbol exactly as a request at its name would be keyed. A
+            # workspace/symbol answer may list thousands of files: only documents already
+            # in memory are read (no disk reads on the event loop for those).
+            if method == "workspace/symbol" and not docs.is_open(uri):
+                return SymbolRef(
+                    symbol_key(uri, line, character, name), uri, name, line, character, kind
+                )
+            text = docs.line(uri, line)
+            if text is None:
+                return SymbolRef(
+                    symbol_key(uri, line, character, name), uri, name, line, character, kind
+                )
+            # SymbolInformation gives the whole declaration's range and names may be
+            # qualified (Foo::bar, pkg.mod): look for the last part on the range's first line.
+            short = re.split(r"::|\.", name)[-1] or name
+            found = text.find(short, character) if short else -1
+            if found >= 0 and text[:found].isascii():
+                character = found
+            key, ident = docs.symbol_at(uri, line, character)
+            version = docs.version(uri)
+            self.note_version(uri, version)
+            return SymbolRef(
+                key, uri, ident.name or name, ident.line, ident.character, kind, version
+            )
 
         found = listed_symbols(result, uri if isinstance(uri, str) else None, make)
         if found:
             self.sink.put_symbols(found, SYMBOL_LISTS[method])
 
     def document_changed(self, uri: str, version: str | None) -> None:
-        if version is not None:
-            self.sink.put_document(uri, version)
+        self.note_version(uri, version)

@@ -22,7 +22,7 @@ from proxy.framing import Frame, encode
 from proxy.messages import Kind
 from proxy.outcomes import Outcomes
 from proxy.readiness import Readiness
-from proxy.recording import SYMBOL_LISTS, TRACKED, item_symbol
+from proxy.recording import SYMBOL_LISTS, TRACKED, is_empty, item_symbol
 from tracker.failures import FailureTracker, Verdict
 from tracker.model import SymbolRef
 
@@ -83,10 +83,14 @@ class Router:
         while self._deferred:
             batch, self._deferred = self._deferred, []
             for fn in batch:
-                try:
-                    fn()
-                except Exception:  # a bug in bookkeeping must never stop the relay
-                    log.exception("internal error while recording a message")
+                self._guarded(fn)
+
+    @staticmethod
+    def _guarded(fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a bug in bookkeeping must never stop the relay
+            log.exception("internal error while recording a message")
 
     # -- client → server -----------------------------------------------------------------
     def from_client(self, frame: Frame) -> list[Action] | None:
@@ -197,6 +201,9 @@ class Router:
         changed = False
         if method == "textDocument/didOpen" and isinstance(doc.get("text"), str):
             changed = docs.open(uri, doc["text"])
+            # Tell the store the content we now see even when unchanged for us: a restarted
+            # proxy must not take rows recorded for older content as current.
+            self.outcomes.note_version(uri, docs.version(uri))
         elif method == "textDocument/didChange" and isinstance(params.get("contentChanges"), list):
             changed = docs.change(uri, params["contentChanges"])
         elif method == "textDocument/didSave":
@@ -209,7 +216,9 @@ class Router:
 
     def _changed(self, uri: str) -> None:
         """A document's content changed: every symbol of it is asked again next time."""
-        self.tracker.invalidate(uri)
+        for symbol, operation in self.tracker.invalidate(uri):
+            # Also in the database: an edit undone later must not revive the old skip.
+            self.outcomes.sink.clear_failure(symbol, operation)
         self.outcomes.document_changed(uri, self.documents.version(uri))
 
     def _initialize_params(self, body: bytes) -> None:
@@ -249,6 +258,8 @@ class Router:
         symbol, operation = pending.symbol, pending.operation
         assert symbol is not None and operation is not None
         error = decoded.get("error")
+        if pending.cancelled and (error is not None or is_empty(decoded.get("result"))):
+            return  # the client gave up on it: whatever the server says now teaches nothing
         if error is not None:
             code = error.get("code") if isinstance(error, dict) else None
             if code == msg.REQUEST_CANCELLED:
@@ -281,7 +292,8 @@ class Router:
         self.answered[msg_id] = pending.method
         self.counters["timeouts"] += 1
         reason = f"{pending.method} timed out after {self.timeout:g} s"
-        self.outcomes.failure(pending.symbol, pending.operation, reason, False)
+        symbol, operation = pending.symbol, pending.operation
+        self._guarded(self.outcomes.failure, symbol, operation, reason, False)
         error = msg.error_response(msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
         cancel = msg.notification("$/cancelRequest", {"id": msg_id})
         return [(TO_CLIENT, encode(error)), (TO_SERVER, encode(cancel))]
@@ -292,8 +304,9 @@ class Router:
         actions: list[Action] = []
         for msg_id, pending in self.pending.items():
             reason = f"server exited (status {status}) before answering {pending.method}"
-            if pending.symbol is not None and pending.operation is not None:
-                self.outcomes.failure(pending.symbol, pending.operation, reason, False)
+            symbol, operation = pending.symbol, pending.operation
+            if symbol is not None and operation is not None:
+                self._guarded(self.outcomes.failure, symbol, operation, reason, False)
             error = msg.error_response(msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
             actions.append((TO_CLIENT, encode(error)))
             actions.append((DISARM, msg_id))

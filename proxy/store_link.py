@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -65,19 +66,22 @@ class StoreLink:
         self._opening = opening
 
     def _open_blocking(self, path: str | None) -> tuple[GraphStore, list[Any]]:
+        store = GraphStore(path)
         try:
-            store = GraphStore(path)
             store.start()
             return store, store.load_failures()
-        except (LspBackoffError, OSError) as exc:
+        except (LspBackoffError, OSError, sqlite3.Error) as exc:
             # The relay must go on: without a usable file we keep the graph in memory.
             log.error("cannot use database %s (%s): keeping the graph in memory", path, exc)
+            store.close()
             store = GraphStore(None)
             store.start()
             return store, []
 
     def _opened(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
+        if future.cancelled():
+            return
+        if future.exception() is not None:
             log.error("opening the database failed: %s", future.exception())
             return
         store, states = future.result()
@@ -85,11 +89,19 @@ class StoreLink:
         self.store = store
         held, self._held = self._held, []
         for name, args in held:
+            if name == "put_failure":
+                # Decided before the restore: write the tracker's state now, which merged
+                # what the database knew, not the older in-memory one.
+                state = self.tracker.get(args[0].symbol, args[0].operation)
+                if state is None:
+                    continue
+                args = (state,)
             getattr(store, name)(*args)
 
     async def flush(self, timeout: float = 10.0) -> bool:
         if self._opening is not None:
-            await asyncio.shield(self._opening)
+            # A failed open was logged already; there is nothing to flush then.
+            await asyncio.gather(asyncio.shield(self._opening), return_exceptions=True)
         if self.store is None:
             return True
         loop = asyncio.get_running_loop()
@@ -97,7 +109,7 @@ class StoreLink:
 
     async def close(self) -> None:
         if self._opening is not None and not self._opening.done():
-            await asyncio.shield(self._opening)
+            await asyncio.gather(asyncio.shield(self._opening), return_exceptions=True)
         if self.store is not None:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, self.store.close)

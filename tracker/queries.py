@@ -206,23 +206,11 @@ def edges(
         {"symbol": symbol, "operation": operation},
     )
     result = []
-    for row in _dicts(cursor):
-        target = None
-        if row["target_uri"] is not None:
-            target = {
-                "uri": row["target_uri"],
-                "line": row["target_line"],
-                "character": row["target_character"],
-            }
-        result.append(
-            {
-                **{k: row[k] for k in ("symbol", "name", "uri", "line", "character")},
-                **{k: row[k] for k in ("operation", "kind")},
-                "target": target,
-                "detail": row["detail"],
-                "recorded_at": iso(row["recorded_at"]),
-            }
-        )
+    for row in _dicts(cursor):  # popping the rest leaves symbol … kind, in the JSON order
+        uri, line, character = (row.pop(f"target_{k}") for k in ("uri", "line", "character"))
+        target = None if uri is None else {"uri": uri, "line": line, "character": character}
+        detail, recorded_at = row.pop("detail"), iso(row.pop("recorded_at"))
+        result.append({**row, "target": target, "detail": detail, "recorded_at": recorded_at})
     return result
 
 

@@ -2,9 +2,9 @@
 
 ``GraphStore.put_*`` never block and never raise for database trouble: they append to a bounded
 queue (a full queue drops the write and counts it in ``dropped``). The writer thread drains the
-queue in batches, one ``BEGIN IMMEDIATE … COMMIT`` per batch. A locked, full or unwritable database
-is logged once; the batch is kept and retried with a growing pause, so writes resume when they can.
-Opening, identifying and migrating a database file, and the reads, are in ``tracker.queries``.
+queue in batches, one transaction per batch (the SQL is in ``tracker.store_sql``). A locked, full
+or unwritable database is logged once; the batch is kept and retried with a growing pause, so
+writes resume when they can. Opening and migrating a database, and the reads: ``tracker.queries``.
 """
 
 from __future__ import annotations
@@ -20,21 +20,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from tracker import store_sql as sql
 from tracker.errors import StoreError
-from tracker.model import OPERATIONS, FailureState, SymbolRef, Target
+from tracker.model import FailureState, SymbolRef, Target
 from tracker.queries import StorePath, open_connection, read_failures
+from tracker.store_sql import SOURCES, Op
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# A write: statements run in order inside a batch; a list of parameter rows means executemany.
-_Statement = tuple[str, tuple[Any, ...] | list[tuple[Any, ...]]]
-_Op = tuple[_Statement, ...]
+__all__ = ["SOURCES", "GraphStore"]
 
 _BATCH = 500
 _MIN_PAUSE = 0.05
 _MAX_PAUSE = 2.0
-SOURCES = ("request", "document_symbol", "workspace_symbol")
 
 
 @dataclass
@@ -160,62 +159,34 @@ class GraphStore:
     # -- writes (enqueue only) ---------------------------------------------------------------
 
     def put_document(self, uri: str, version: str) -> None:
-        self._put((_UPSERT_DOCUMENT, (uri, version, self._clock())))
+        """Record the current content hash of a document: older rows of it become stale."""
+        self._put(sql.document_op(uri, version, self._clock()))
 
     def put_symbols(self, symbols: Sequence[SymbolRef], source: str) -> None:
-        if source not in SOURCES:
-            raise ValueError(f"unknown symbol source {source!r}")
-        now = self._clock()
-        if symbols:
-            self._put((_UPSERT_SYMBOL, [_symbol_row(s, source, now) for s in symbols]))
+        self._put(sql.symbols_op(symbols, source, self._clock()))
 
     def put_edges(self, symbol: SymbolRef, operation: str, targets: Sequence[Target]) -> None:
         """Replace the (symbol, operation) rows, stale ones too, with edges; clear its failure."""
-        if not targets:
-            # An empty success is a definitive "none": the pair must end up with current data.
-            self.put_placeholder(symbol, operation, "none")
-            return
-        now = self._clock()
-        rows = [_edge_row(symbol, operation, "edge", t, "", now) for t in targets]
-        self._replace(symbol, operation, rows, clear_failure=True)
+        self._put(sql.edges_op(symbol, operation, targets, self._clock()))
 
     def put_placeholder(
         self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
     ) -> None:
-        if kind not in ("none", "error"):
-            raise ValueError(f"unknown placeholder kind {kind!r}")
-        row = _edge_row(symbol, operation, kind, None, detail, self._clock())
-        # "none" is a definitive answer and clears the failure row; "error" keeps it (skipped).
-        self._replace(symbol, operation, [row], clear_failure=kind == "none")
-
-    def _replace(
-        self, symbol: SymbolRef, operation: str, rows: list[tuple[Any, ...]], clear_failure: bool
-    ) -> None:
-        _check_operation(operation)
-        pair = (symbol.key, operation)
-        self._put(
-            (_UPSERT_SYMBOL, _symbol_row(symbol, "request", rows[0][-1])),
-            (_DELETE_EDGES, pair),
-            (_INSERT_EDGE, rows),
-            *([(_DELETE_FAILURE, pair)] if clear_failure else []),
-        )
+        """Replace the (symbol, operation) rows with a "none" or "error" placeholder."""
+        self._put(sql.placeholder_op(symbol, operation, kind, detail, self._clock()))
 
     def put_failure(self, state: FailureState) -> None:
-        _check_operation(state.operation)
-        f = state
-        row: tuple[Any, ...] = (f.symbol, f.operation, f.document, f.failures, f.transient)
-        row += (f.retry_at, int(f.skipped), f.last_error, f.version, f.empty_since, f.updated_at)
-        self._put((_UPSERT_FAILURE, row))
+        self._put(sql.failure_op(state))
 
     def clear_failure(self, symbol: str, operation: str) -> None:
-        self._put((_DELETE_FAILURE, (symbol, operation)))
+        self._put(sql.clear_failure_op(symbol, operation))
 
-    def _put(self, *statements: _Statement) -> None:
-        if self._closed or self._fatal is not None:
-            return  # after close/fatal error nobody drains the queue; the error was logged
+    def _put(self, op: Op) -> None:
+        if not op or self._closed or self._fatal is not None:
+            return  # nothing to write, or nobody drains the queue (closed / fatal, logged)
         with self._lock:
             try:
-                self._queue.put_nowait(statements)
+                self._queue.put_nowait(op)
             except queue.Full:
                 self.dropped += 1
                 warn = not self._warned_full
@@ -233,7 +204,7 @@ class GraphStore:
     # -- the writer thread -------------------------------------------------------------------
 
     def _run(self) -> None:
-        batch: list[_Op] = []
+        batch: list[Op] = []
         barrier: object = None
         pause = _MIN_PAUSE
         while not self._abandon.is_set():
@@ -266,7 +237,7 @@ class GraphStore:
         with self._lock:
             self._lock.notify_all()
 
-    def _gather(self, batch: list[_Op]) -> object:
+    def _gather(self, batch: list[Op]) -> object:
         """Fill ``batch`` with queued writes; return a query or stop marker that ends it."""
         item = self._queue.get()
         while True:
@@ -293,22 +264,11 @@ class GraphStore:
         self._opened.set()
         return self._conn is not None
 
-    def _commit(self, batch: list[_Op]) -> bool:
+    def _commit(self, batch: list[Op]) -> bool:
         conn = self._conn
         assert conn is not None
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for op in batch:
-                    for sql, params in op:
-                        if isinstance(params, list):
-                            conn.executemany(sql, params)
-                        else:
-                            conn.execute(sql, params)
-                conn.execute("COMMIT")
-            finally:
-                if conn.in_transaction:
-                    _rollback(conn)
+            sql.commit_batch(conn, batch)
         except sqlite3.OperationalError as exc:  # locked, busy, full, read-only, I/O
             self._trouble(exc)
             return False
@@ -338,58 +298,3 @@ class GraphStore:
         except BaseException as exc:  # handed to the caller of query()
             request.error = exc
         request.done.set()
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    # Fails when SQLite already rolled back (e.g. after SQLITE_FULL); the retry starts afresh.
-    with contextlib.suppress(sqlite3.Error):
-        conn.execute("ROLLBACK")
-
-
-def _check_operation(operation: str) -> None:
-    if operation not in OPERATIONS:
-        raise ValueError(f"unknown operation {operation!r}")
-
-
-# -- the SQL of the writes; each write is a list of (statement, parameters) run in one batch ------
-
-_UPSERT_DOCUMENT = """
-INSERT INTO documents (uri, version, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (uri) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
-"""
-
-_UPSERT_SYMBOL = """
-INSERT INTO symbols (key, uri, name, kind, line, character, version, source, recorded_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET
-    uri = excluded.uri, name = excluded.name, kind = coalesce(excluded.kind, symbols.kind),
-    line = excluded.line, character = excluded.character, version = excluded.version,
-    recorded_at = excluded.recorded_at
-"""  # source keeps where the symbol was first seen
-
-_DELETE_EDGES = "DELETE FROM edges WHERE symbol = ? AND operation = ?"
-
-_INSERT_EDGE = """
-INSERT OR IGNORE INTO edges (symbol, document, operation, kind, target_uri, target_line,
-    target_character, detail, version, recorded_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-
-_UPSERT_FAILURE = """
-INSERT OR REPLACE INTO failures (symbol, operation, document, failures, transient, retry_at,
-    skipped, last_error, version, empty_since, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-
-_DELETE_FAILURE = "DELETE FROM failures WHERE symbol = ? AND operation = ?"
-
-
-def _symbol_row(s: SymbolRef, source: str, now: float) -> tuple[Any, ...]:
-    return (s.key, s.document, s.name, s.kind, s.line, s.character, s.version, source, now)
-
-
-def _edge_row(
-    s: SymbolRef, operation: str, kind: str, t: Target | None, detail: str, now: float
-) -> tuple[Any, ...]:
-    target = (t.uri, t.line, t.character) if t is not None else (None, None, None)
-    return (s.key, s.document, operation, kind, *target, detail, s.version, now)

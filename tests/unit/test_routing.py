@@ -48,6 +48,9 @@ class Sink:
     def put_failure(self, state: FailureState) -> None:
         self.rows.append(("failure", (state.operation, state.failures, state.skipped)))
 
+    def clear_failure(self, symbol: str, operation: str) -> None:
+        self.rows.append(("cleared", operation))
+
     def of(self, kind: str) -> list[Any]:
         return [row for k, row in self.rows if k == kind]
 

@@ -1,0 +1,128 @@
+"""The end-of-run summary of `lsp-backoff enrich`: built from the database (edges and placeholders
+of this workspace), the monitor's own counts and the proxy's counters (`lspBackoff/stats`), then
+printed to stdout as a table, or as one JSON object with `--json`.
+
+The JSON keys are a public interface (scripts read them): files, symbols, operations
+({op: {edges, symbols_with_edges, none, error, missing, backoff}}), still_in_backoff, missing,
+abandoned, unresolved, requests ({sent, errors, forwarded, short_circuited, failures, timeouts,
+skipped}), restarts, elapsed, completed, interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from tracker import queries
+
+from .monitor import Monitor
+
+PROXY_COUNTERS = ("forwarded", "short_circuited", "failures", "timeouts", "skipped")
+
+
+def build_summary(
+    db: sqlite3.Connection,
+    *,
+    workspace: Path,
+    operations: Sequence[str],
+    files: int,
+    symbols: int,
+    monitor: Monitor,
+    proxy_stats: dict[str, int],
+    restarts: int,
+    elapsed: float,
+    interrupted: bool,
+) -> dict[str, Any]:
+    prefix = workspace.as_uri() + "/"
+    per_op: dict[str, dict[str, Any]] = {
+        op: {
+            "edges": 0,
+            "symbols_with_edges": set(),
+            "none": 0,
+            "error": 0,
+            "missing": 0,
+            "backoff": 0,
+        }
+        for op in operations
+    }
+    for row in queries.edges(db):
+        counts = per_op.get(row["operation"])
+        if counts is None or not str(row["uri"]).startswith(prefix):
+            continue
+        kind = row["kind"]
+        if kind == "edge":
+            counts["edges"] += 1
+            counts["symbols_with_edges"].add(row["symbol"])
+        elif kind in ("none", "error"):
+            counts[kind] += 1
+    for row in queries.orphans(db, operations=tuple(operations)):
+        if str(row["uri"]).startswith(prefix):
+            counts = per_op[row["operation"]]
+            counts["missing"] += 1
+            if row["state"] != "ready":
+                counts["backoff"] += 1
+    for counts in per_op.values():
+        counts["symbols_with_edges"] = len(counts["symbols_with_edges"])
+    backoff = sum(c["backoff"] for c in per_op.values())
+    missing = sum(c["missing"] for c in per_op.values())
+    requests = {"sent": monitor.counts.sent, "errors": monitor.counts.errors}
+    requests.update({key: proxy_stats.get(key, 0) for key in PROXY_COUNTERS})
+    return {
+        "workspace": str(workspace),
+        "files": files,
+        "symbols": symbols,
+        "operations": per_op,
+        "missing": missing,
+        "still_in_backoff": backoff,
+        "abandoned": len(monitor.last.abandoned),
+        "unresolved": len(monitor.last.stuck),
+        "requests": requests,
+        "restarts": restarts,
+        "elapsed": round(elapsed, 3),
+        "completed": not interrupted,
+        "interrupted": interrupted,
+    }
+
+
+def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> None:
+    if as_json:
+        print(json.dumps(summary, sort_keys=True), file=stream, flush=True)
+        return
+    console = Console(file=stream, width=100)
+    table = Table(title=f"lsp-backoff enrich: {summary['workspace']}")
+    for column in (
+        "operation",
+        "edges",
+        "symbols w/ edges",
+        "none",
+        "error",
+        "missing",
+        "in backoff",
+    ):
+        table.add_column(column, justify="left" if column == "operation" else "right")
+    for op, c in summary["operations"].items():
+        table.add_row(
+            op,
+            *(
+                str(c[k])
+                for k in ("edges", "symbols_with_edges", "none", "error", "missing", "backoff")
+            ),
+        )
+    console.print(table)
+    r = summary["requests"]
+    state = "interrupted" if summary["interrupted"] else "completed"
+    console.print(
+        f"{summary['files']} files, {summary['symbols']} symbols; {r['sent']} requests sent "
+        f"({r['errors']} errors); proxy: {r['forwarded']} forwarded, {r['short_circuited']} "
+        f"short-circuited, {r['failures']} failures, {r['timeouts']} timeouts; "
+        f"{summary['still_in_backoff']} still in backoff, {summary['abandoned']} past "
+        f"--max-wait, {summary['unresolved']} unresolved; {summary['restarts']} restarts; "
+        f"{state} in {summary['elapsed']:.1f} s",
+        highlight=False,
+    )
