@@ -12,7 +12,7 @@ resynchronises on the next ``Content-Length`` header.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tracker.errors import LspBackoffError
 
@@ -26,8 +26,7 @@ class FramingError(LspBackoffError):
     """A header block that cannot be parsed (reported through :class:`Junk`, not raised)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """One message as received: ``raw`` is header and body, the body starts at ``body_start``."""
 
     raw: bytes
@@ -38,8 +37,7 @@ class Frame:
         return self.raw[self.body_start :]
 
 
-@dataclass(frozen=True, slots=True)
-class Junk:
+class Junk(NamedTuple):
     """Bytes that are not part of any frame, and why."""
 
     data: bytes
@@ -51,8 +49,16 @@ def encode(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
+_PLAIN = b"Content-Length: "
+
+
 def parse_content_length(header: bytes) -> int:
     """Return the Content-Length of a header block (without the final blank line)."""
+    # The header nearly every peer sends, parsed without splitting anything.
+    if header.startswith(_PLAIN) and b"\r\n" not in header:
+        value = header[len(_PLAIN) :]
+        if value.isdigit():
+            return int(value)
     length: int | None = None
     for line in header.split(b"\r\n"):
         name, sep, value = line.partition(b":")
@@ -69,59 +75,73 @@ def parse_content_length(header: bytes) -> int:
 
 
 class FrameParser:
-    """Incremental framer: feed it chunks as they arrive, get whole frames back."""
+    """Incremental framer: feed it chunks as they arrive, get whole frames back.
+
+    Copies are what cost on large bodies, so: a chunk holding whole frames is sliced (a frame
+    that is the whole chunk is not copied at all); a body that spans chunks is collected in a
+    list and joined once when complete; only a partial header block is carried over.
+    """
 
     def __init__(self) -> None:
-        self._buf = bytearray()
-        # Once a header is parsed we remember the frame's total size, so a multi-MB body
-        # arriving in many chunks costs one length check per chunk, not a re-parse.
-        self._frame_size: int | None = None
+        self._head = b""  # the start of a header block cut by a read
+        self._chunks: list[bytes] | None = None  # a frame's pieces, while its body arrives
+        self._have = 0
+        self._size = 0
         self._body_start = 0
-
-    def feed(self, data: bytes) -> list[Frame | Junk]:
-        buf = self._buf
-        buf += data
-        out: list[Frame | Junk] = []
-        while True:
-            if self._frame_size is None and not self._parse_header(out):
-                break
-            size = self._frame_size
-            assert size is not None
-            if len(buf) < size:
-                break
-            out.append(Frame(bytes(buf[:size]), self._body_start))
-            del buf[:size]
-            self._frame_size = None
-        return out
 
     def pending(self) -> int:
         """Bytes held back waiting for the rest of a frame (non-zero at EOF: a cut frame)."""
-        return len(self._buf)
+        return len(self._head) + (self._have if self._chunks is not None else 0)
 
-    def _parse_header(self, out: list[Frame | Junk]) -> bool:
-        buf = self._buf
-        while buf:
-            end = buf.find(_HEADER_END, 0, MAX_HEADER_BYTES + len(_HEADER_END))
+    def feed(self, data: bytes) -> list[Frame | Junk]:
+        out: list[Frame | Junk] = []
+        if self._chunks is not None:
+            self._chunks.append(data)
+            self._have += len(data)
+            if self._have < self._size:
+                return out
+            data = b"".join(self._chunks)
+            self._chunks = None
+            out.append(Frame(data[: self._size], self._body_start))
+            data = data[self._size :]
+        elif self._head:
+            data = self._head + data
+            self._head = b""
+        self._frames(data, out)
+        return out
+
+    def _frames(self, data: bytes, out: list[Frame | Junk]) -> None:
+        pos, n = 0, len(data)
+        while pos < n:
+            end = data.find(_HEADER_END, pos, pos + MAX_HEADER_BYTES + len(_HEADER_END))
             if end < 0:
-                if len(buf) <= MAX_HEADER_BYTES:
-                    return False
-                self._skip(out, f"no end of header within {MAX_HEADER_BYTES} bytes")
+                if n - pos <= MAX_HEADER_BYTES:
+                    self._head = data[pos:]
+                    return
+                pos = self._skip(
+                    data, pos, out, f"no end of header within {MAX_HEADER_BYTES} bytes"
+                )
                 continue
             try:
-                length = parse_content_length(bytes(buf[:end]))
+                length = parse_content_length(data[pos:end])
             except FramingError as exc:
-                self._skip(out, str(exc))
+                pos = self._skip(data, pos, out, str(exc))
                 continue
-            self._body_start = end + len(_HEADER_END)
-            self._frame_size = self._body_start + length
-            return True
-        return False
+            body_start = end + len(_HEADER_END) - pos
+            size = body_start + length
+            if pos + size > n:  # the body goes on in later reads
+                self._chunks = [data[pos:]]
+                self._have, self._size, self._body_start = n - pos, size, body_start
+                return
+            whole = pos == 0 and size == n  # the common case: one read, one frame, no copy
+            out.append(Frame(data if whole else data[pos : pos + size], body_start))
+            pos += size
 
-    def _skip(self, out: list[Frame | Junk], reason: str) -> None:
-        """Drop bytes up to the next Content-Length header (or all but a possible prefix)."""
-        buf = self._buf
-        match = _CONTENT_LENGTH.search(buf, 1)
+    @staticmethod
+    def _skip(data: bytes, pos: int, out: list[Frame | Junk], reason: str) -> int:
+        """Report bytes up to the next Content-Length header as junk; return where to go on."""
+        match = _CONTENT_LENGTH.search(data, pos + 1)
         # Without a next header, keep a tail that could be one split across reads.
-        cut = match.start() if match else max(len(buf) - len(b"content-length"), 1)
-        out.append(Junk(bytes(buf[:cut]), reason))
-        del buf[:cut]
+        cut = match.start() if match else max(len(data) - len(b"content-length"), pos + 1)
+        out.append(Junk(data[pos:cut], reason))
+        return cut

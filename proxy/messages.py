@@ -10,6 +10,7 @@ and is forwarded unchanged.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,14 +54,33 @@ class Peek:
 _OTHER = Peek(Kind.OTHER)
 
 
+# The head most peers write: {"jsonrpc":"2.0","id":…,"method":"…" or "result"/"error". On a
+# large body, matching it beats letting the decoder skip a megabyte of params; anything else
+# (other key orders, escapes, odd spacing) falls through to the decoder. Captures are capped
+# so a failed match never scans the whole body.
+_HEAD = re.compile(
+    rb'\{"jsonrpc":"2\.0","id":(-?[0-9]{1,18}|"[^"\\]{0,256}"),'
+    rb'(?:"method":"([^"\\]{1,256})"|"(?:result|error)":)'
+)
+_FAST_PEEK_BYTES = 4096
+
+
 def peek(body: bytes) -> Peek:
     """Classify ``body`` by its ``id`` and ``method`` only."""
+    if len(body) > _FAST_PEEK_BYTES:
+        match = _HEAD.match(body)
+        if match is not None:
+            raw_id, method = match.groups()
+            msg_id: int | str = int(raw_id) if raw_id[0] != 34 else raw_id[1:-1].decode()
+            if method is None:
+                return Peek(Kind.RESPONSE, msg_id)
+            return Peek(Kind.REQUEST, msg_id, method.decode())
     try:
         env = _peek_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return _OTHER
     has_id = env.id is not msgspec.UNSET
-    msg_id = None if env.id is msgspec.UNSET else env.id
+    msg_id = None if env.id is msgspec.UNSET else env.id  # type: ignore[assignment]
     if isinstance(env.method, str):
         kind = Kind.REQUEST if has_id and msg_id is not None else Kind.NOTIFICATION
         return Peek(kind, msg_id, env.method)
