@@ -79,13 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_subcommand_parser() -> argparse.ArgumentParser:
-    from proxy import enrich, graph_cli
+def build_subcommand_parser(command: str) -> argparse.ArgumentParser:
+    from proxy import graph_cli
 
     parser = _Parser(prog="lsp-backoff")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     graph_cli.add_commands(sub)
-    enrich.add_command(sub, add_proxy_options)
+    if command == "enrich":  # imported only when asked: it pulls in pygls and lsprotocol
+        from proxy import enrich
+
+        enrich.add_command(sub, add_proxy_options)
     return parser
 
 
@@ -120,7 +123,7 @@ def _run_subcommand(args_list: list[str]) -> int:
     if "--" in args_list:
         cut = args_list.index("--")
         own, server = args_list[:cut], args_list[cut + 1 :]
-    args = build_subcommand_parser().parse_args(own)
+    args = build_subcommand_parser(own[0]).parse_args(own)
     args.server = server
     logging.basicConfig(
         level=getattr(logging, (getattr(args, "log_level", None) or "warning").upper()),

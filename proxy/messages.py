@@ -65,16 +65,24 @@ _HEAD = re.compile(
 _FAST_PEEK_BYTES = 4096
 
 
+def peek_head(head: bytes) -> Peek | None:
+    """Classify a body from its first bytes, when it starts the usual way; else None."""
+    match = _HEAD.match(head)
+    if match is None:
+        return None
+    raw_id, method = match.groups()
+    msg_id: int | str = int(raw_id) if raw_id[0] != 34 else raw_id[1:-1].decode()
+    if method is None:
+        return Peek(Kind.RESPONSE, msg_id)
+    return Peek(Kind.REQUEST, msg_id, method.decode())
+
+
 def peek(body: bytes) -> Peek:
     """Classify ``body`` by its ``id`` and ``method`` only."""
     if len(body) > _FAST_PEEK_BYTES:
-        match = _HEAD.match(body)
-        if match is not None:
-            raw_id, method = match.groups()
-            msg_id: int | str = int(raw_id) if raw_id[0] != 34 else raw_id[1:-1].decode()
-            if method is None:
-                return Peek(Kind.RESPONSE, msg_id)
-            return Peek(Kind.REQUEST, msg_id, method.decode())
+        fast = peek_head(body)
+        if fast is not None:
+            return fast
     try:
         env = _peek_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):

@@ -38,6 +38,7 @@ Action = tuple[str, Any]
 
 FLUSH_METHOD = "lspBackoff/flush"
 STATS_METHOD = "lspBackoff/stats"
+_LOCAL_OR_INIT = (FLUSH_METHOD, STATS_METHOD, "initialize")
 
 
 @dataclass(slots=True)
@@ -226,6 +227,37 @@ class Router:
         params = decoded.get("params") if decoded else None
         if isinstance(params, dict) and self._on_initialize is not None:
             self._on_initialize(params)
+
+    # -- large frames, decided from their first bytes --------------------------------------
+    def client_head(self, head: bytes) -> bool:
+        """May a large client frame stream through? Only when it needs no look inside."""
+        peek = msg.peek_head(head)
+        if peek is None:
+            return False
+        if peek.kind is Kind.RESPONSE:  # the client answering a server request
+            return True
+        method = peek.method or ""
+        if method in TRACKED or method in SYMBOL_LISTS or method in _LOCAL_OR_INIT:
+            return False
+        self.pending[peek.id] = Pending(method)
+        return True
+
+    def server_head(self, head: bytes) -> bool:
+        """May a large server frame stream through? Not an answer the proxy must read."""
+        peek = msg.peek_head(head)
+        if peek is None:
+            return False
+        if peek.kind is Kind.REQUEST:  # workspace/configuration and the like
+            return True
+        pending = self.pending.get(peek.id)
+        if pending is None:
+            return peek.id not in self.answered  # a late answer to drop is not streamed
+        if pending.operation is not None or pending.method in SYMBOL_LISTS:
+            return False
+        if pending.method == "initialize":
+            return False
+        del self.pending[peek.id]
+        return True
 
     # -- server → client -----------------------------------------------------------------
     def from_server(self, frame: Frame) -> list[Action] | None:

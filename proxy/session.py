@@ -25,7 +25,7 @@ from typing import Any
 from proxy.cli import SERVER_LOGGER
 from proxy.config import ProxyConfig
 from proxy.documents import Documents
-from proxy.framing import Frame, FrameParser, Junk, encode
+from proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from proxy.messages import result_response
 from proxy.outcomes import Outcomes
 from proxy.routing import ARM, DISARM, FLUSH, TO_CLIENT, TO_SERVER, Action, Router
@@ -74,8 +74,8 @@ class Session:
         )
         self._timers: dict[Any, asyncio.TimerHandle] = {}
         self._drain_scheduled = False
-        self._client_parser = FrameParser()
-        self._server_parser = FrameParser()
+        self._client_parser = FrameParser(stream=self.router.client_head)
+        self._server_parser = FrameParser(stream=self.router.server_head)
         self._stderr_tail = b""
         self._done: asyncio.Future[None] | None = None
         self._status: int | None = None
@@ -132,6 +132,8 @@ class Session:
                     self.server_in.write(item.raw)
                 else:
                     self._execute(actions)
+            elif isinstance(item, Piece):
+                self.server_in.write(item.data)
             else:
                 self._junk("client", item)
         self._schedule_drain()
@@ -165,6 +167,8 @@ class Session:
                     self.client_out.write(item.raw)
                 else:
                     self._execute(actions)
+            elif isinstance(item, Piece):
+                self.client_out.write(item.data)
             else:
                 self._junk("server", item)
         self._schedule_drain()

@@ -35,7 +35,9 @@ def add_command(
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "enrich",
         help="ask a language server about every symbol of a workspace, through the proxy",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        usage="lsp-backoff enrich WORKSPACE [options] -- SERVER [ARGS...]",
+        description="Fill a workspace's graph: open every source file, list its symbols, then "
+        "ask the server (through the proxy) about every symbol still missing data.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -51,10 +53,11 @@ def add_command(
         "--interval",
         type=_positive,
         default=5.0,
+        metavar="SECONDS",
         help="seconds between orphan queries (default: 5)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=8, help="requests in flight at most (default: 8)"
+        "--jobs", type=int, default=8, metavar="N", help="requests in flight at most (default: 8)"
     )
     parser.add_argument(
         "--include",

@@ -13,7 +13,7 @@ import asyncio
 import collections
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,29 +153,21 @@ class ProxyConnection:
         """Await one response; ServerDied if the process exits first, TimeoutError past the bound.
 
         The proxy enforces --timeout itself and answers -32803; the bound here is only a backstop
-        against a proxy that stops answering altogether.
+        against a proxy that stops answering altogether. No extra task per request: pygls fails
+        every pending request with a RuntimeError when the process exits, so nothing hangs.
         """
-        try:
-            task = asyncio.ensure_future(awaitable)
-        except RuntimeError as exc:  # pygls: "Client has been stopped"
-            raise ServerDied(self.describe_exit()) from exc
-        died = asyncio.ensure_future(self.exited.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {task, died}, timeout=self.request_timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            died.cancel()
-        if task in done:
-            try:
-                return task.result()
-            except RuntimeError as exc:
-                # pygls fails every pending request with a RuntimeError when the process exits.
-                raise ServerDied(self.describe_exit()) from exc
-        task.cancel()
-        if died in done:
+        if self.exited.is_set():
+            # A request written after the exit would never be answered nor failed.
+            if isinstance(awaitable, Coroutine):
+                awaitable.close()
+            elif isinstance(awaitable, asyncio.Future):
+                awaitable.cancel()
             raise ServerDied(self.describe_exit())
-        raise TimeoutError(f"no answer within {self.request_timeout:g} s")
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                return await awaitable
+        except RuntimeError as exc:  # "Server process … exited", "Client has been stopped."
+            raise ServerDied(self.describe_exit()) from exc
 
     def describe_exit(self) -> str:
         tail = " | ".join(list(self.stderr_tail)[-3:])

@@ -20,51 +20,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tracker import queries
 
-from .client import ProxyConnection, ServerDied
+from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session
+from .client import ServerDied
 from .progress import Progress
-
-CALL_OPERATIONS = frozenset({"incoming_calls", "outgoing_calls"})
-PREPARE = "prepare_call_hierarchy"
 
 #: An empty answer is asked again (after the backoff base) at most this often: that is what turns
 #: a tentative empty into the proxy's definitive "none" for servers without progress reports.
 MAX_EMPTY_ASKS = 3
-
-
-class Session(Protocol):
-    """What the monitor needs from the runner: the live connection and a way to revive it."""
-
-    @property
-    def connection(self) -> ProxyConnection: ...
-
-    async def revive(self) -> None: ...
-
-
-@dataclass
-class Asked:
-    """What this run already asked about one (symbol, operation) and how it ended."""
-
-    asks: int = 0
-    outcome: str = ""  # "edges" | "empty" | "error"
-    answered_at: float = 0.0  # monotonic
-    seq: int = 0  # completion order, compared with the round's snapshot
-    waiting_since: float | None = None  # monotonic, while the database shows it in backoff
-
-
-@dataclass
-class Counts:
-    sent: int = 0  # tracked requests sent, each one counted
-    errors: int = 0  # of those, answered with an error (or lost with the server)
-    edges: int = 0  # (symbol, operation) outcomes, the last one each time it was asked
-    empty: int = 0
-    rounds: int = 0
 
 
 @dataclass
@@ -119,15 +87,11 @@ class Monitor:
         self.uri_prefix = uri_prefix
         self.clock = clock
         self.wall = wall
-        self.counts = Counts()
-        self.asked: dict[tuple[str, str], Asked] = {}
+        self.asker = Asker(session, jobs, clock)
+        self.counts = self.asker.counts
+        self.asked = self.asker.asked
         self.seen: set[tuple[str, str]] = set()
         self.last = RoundResult()
-        self._seq = 0
-        self._in_flight: set[tuple[str, str]] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._semaphore = asyncio.Semaphore(jobs)
-        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> RoundResult:
         """Rounds until done or `stop`; returns the last round's view of what is left.
@@ -135,7 +99,7 @@ class Monitor:
         After `stop`, requests already sent run to their end (so their answers are recorded) but
         queued ones are dropped; the caller bounds that with `drain`/`cancel`.
         """
-        self._stop = stop
+        self.asker.stop = stop
         while not stop.is_set():
             if self.session.connection.exited.is_set():
                 await self.drain()
@@ -156,8 +120,8 @@ class Monitor:
     async def _pause(self, stop: asyncio.Event) -> None:
         """Wait one interval, or less when every request in flight has been answered."""
         waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
-        if self._tasks:
-            waiters.add(asyncio.ensure_future(asyncio.wait(set(self._tasks))))
+        if self.asker.tasks:
+            waiters.add(asyncio.ensure_future(asyncio.wait(set(self.asker.tasks))))
         waiters.add(asyncio.ensure_future(self.session.connection.exited.wait()))
         try:
             await asyncio.wait(waiters, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
@@ -166,16 +130,13 @@ class Monitor:
                 waiter.cancel()
 
     async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.asker.drain()
 
     async def cancel(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await self.drain()
+        await self.asker.cancel()
 
     async def _round(self) -> RoundResult:
-        snapshot = self._seq
+        snapshot = self.asker.seq
         connection = self.session.connection
         await connection.flush()
         # Counters die with a proxy; fetching them each round keeps a restart from losing them.
@@ -198,7 +159,7 @@ class Monitor:
             key = (row["symbol"], row["operation"])
             self.seen.add(key)
             record = self.asked.get(key)
-            if key in self._in_flight:
+            if key in self.asker.in_flight:
                 result.in_flight += 1
                 continue
             if row["state"] != "ready":
@@ -225,11 +186,9 @@ class Monitor:
                 locate.append(row)
                 result.asked += 1
         for row in locate:
-            self._spawn((row["symbol"], row["operation"]), self._locate(row))
-        for symbol, (row, ops) in calls.items():
-            for op in ops:
-                self._in_flight.add((symbol, op))
-            self._spawn(None, self._call_hierarchy(row, ops))
+            self.asker.locate(row)
+        for row, ops in calls.values():
+            self.asker.call_hierarchy(row, ops)
         return result
 
     def _gives_up_waiting(
@@ -262,87 +221,3 @@ class Monitor:
             return "ask" if mono - record.answered_at >= self.backoff_base else "wait"
         # error: the database shows it ready, so the proxy's backoff for it has expired.
         return "ask" if record.asks < self.max_attempts + 2 else "stuck"
-
-    def _spawn(self, key: tuple[str, str] | None, coro: Any) -> None:
-        if key is not None:
-            self._in_flight.add(key)
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _record(self, key: tuple[str, str], outcome: str) -> None:
-        self._in_flight.discard(key)
-        record = self.asked.setdefault(key, Asked())
-        self._seq += 1
-        record.asks += 1
-        record.outcome = outcome
-        record.answered_at = self.clock()
-        record.seq = self._seq
-        if outcome == "edges":
-            self.counts.edges += 1
-        elif outcome == "empty":
-            self.counts.empty += 1
-
-    async def _send(self, request: Any) -> tuple[str, Any]:
-        """Await one tracked request; errors and timeouts are expected (the proxy records them)."""
-        self.counts.sent += 1
-        try:
-            result = await request
-        except Exception:  # an error answer, a death or the backstop timeout: the proxy tracks it
-            self.counts.errors += 1
-            return "error", None
-        return ("edges" if result else "empty"), result
-
-    async def _locate(self, row: dict[str, Any]) -> None:
-        key = (row["symbol"], row["operation"])
-        try:
-            async with self._semaphore:
-                if self._stop.is_set():
-                    return  # queued, never sent: the next run asks it
-                conn = self.session.connection
-                outcome, _ = await self._send(
-                    conn.locate(row["operation"], row["uri"], row["line"], row["character"])
-                )
-        finally:
-            self._in_flight.discard(key)
-        self._record(key, outcome)
-
-    async def _call_hierarchy(self, row: dict[str, Any], ops: set[str]) -> None:
-        """prepare once for the symbol, then whichever of incoming/outgoing calls are missing."""
-        symbol = row["symbol"]
-        outcomes: dict[str, str] = {}
-        try:
-            async with self._semaphore:
-                if self._stop.is_set():
-                    return
-                conn = self.session.connection
-                # Once prepare is sent the calls follow even after a stop: an item left without
-                # its calls would make the next run ask prepare again.
-                outcome, items = await self._send(
-                    conn.prepare_call_hierarchy(row["uri"], row["line"], row["character"])
-                )
-                outcomes[PREPARE] = outcome
-                item = _pick_item(items or [], row["line"], row["character"])
-                for op in sorted(ops & CALL_OPERATIONS):
-                    if item is None:
-                        # Nothing to ask about: the proxy records these with prepare's outcome.
-                        outcomes[op] = outcome
-                        continue
-                    outcomes[op], _ = await self._send(conn.calls(op, item))
-        finally:
-            for op in ops:
-                self._in_flight.discard((symbol, op))
-        for op in ops:
-            if op in outcomes:
-                self._record((symbol, op), outcomes[op])
-
-
-def _pick_item(
-    items: list[types.CallHierarchyItem], line: int, character: int
-) -> types.CallHierarchyItem | None:
-    """The item declared at the symbol's own position, else the server's first choice."""
-    for item in items:
-        start = item.selection_range.start
-        if (start.line, start.character) == (line, character):
-            return item
-    return items[0] if items else None

@@ -117,7 +117,8 @@ class Runner:
             except EnrichError as exc:
                 reason = str(exc)
         raise EnrichError(
-            f"the server died and could not be restarted {len(RESTART_DELAYS)} times: {reason}"
+            f"the server kept dying and could not be restarted again "
+            f"({len(RESTART_DELAYS)} restarts used): {reason}"
         )
 
     def _keep_stats(self, connection: ProxyConnection) -> None:
@@ -198,6 +199,7 @@ class Runner:
                 operations=monitor.query_operations,
                 files=len(self.opened),
                 symbols=self.symbols,
+                symbol_errors=self.symbol_errors,
                 monitor=monitor,
                 proxy_stats=self.proxy_stats,
                 restarts=self.restarts,

@@ -2,7 +2,8 @@
 of this workspace), the monitor's own counts and the proxy's counters (`lspBackoff/stats`), then
 printed to stdout as a table, or as one JSON object with `--json`.
 
-The JSON keys are a public interface (scripts read them): files, symbols, operations
+The JSON keys are a public interface (scripts read them): files, symbols,
+document_symbol_errors, operations
 ({op: {edges, symbols_with_edges, none, error, missing, backoff}}), still_in_backoff, missing,
 abandoned, unresolved, requests ({sent, errors, forwarded, short_circuited, failures, timeouts,
 skipped}), restarts, elapsed, completed, interrupted.
@@ -33,6 +34,7 @@ def build_summary(
     operations: Sequence[str],
     files: int,
     symbols: int,
+    symbol_errors: int,
     monitor: Monitor,
     proxy_stats: dict[str, int],
     restarts: int,
@@ -77,6 +79,7 @@ def build_summary(
         "workspace": str(workspace),
         "files": files,
         "symbols": symbols,
+        "document_symbol_errors": symbol_errors,
         "operations": per_op,
         "missing": missing,
         "still_in_backoff": backoff,

@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from proxy.framing import MAX_HEADER_BYTES, Frame, FrameParser, Junk, encode, parse_content_length
+from proxy.framing import (
+    HEAD_BYTES,
+    MAX_HEADER_BYTES,
+    Frame,
+    FrameParser,
+    Junk,
+    Piece,
+    encode,
+    parse_content_length,
+)
 
 
 def frame(body: bytes, headers: bytes = b"") -> bytes:
@@ -115,3 +124,56 @@ def test_parse_content_length_rejects_negative_and_lineless() -> None:
     for bad in (b"Content-Length: -1", b"garbage", b"Content-Length: 1e3"):
         with pytest.raises(Exception, match=r"Content-Length|colon"):
             parse_content_length(bad)
+
+
+@pytest.mark.parametrize("block", [b"Content-Length: abc\r\n\r\n", b"Content-Type: x\r\n\r\n"])
+def test_a_rejected_header_block_alone_is_one_junk_item(block: bytes) -> None:
+    parser = FrameParser()
+    items = parser.feed(block)
+    assert len(items) == 1 and isinstance(items[0], Junk) and items[0].data == block
+    assert frames(parser.feed(frame(b"{}"))) == [b"{}"]
+
+
+def stream_all(chunks: list[bytes], decide: bool) -> tuple[list[Frame | Junk | Piece], list[bytes]]:
+    heads: list[bytes] = []
+
+    def stream(head: bytes) -> bool:
+        heads.append(head)
+        return decide
+
+    parser = FrameParser(stream=stream)
+    out: list[Frame | Junk | Piece] = []
+    for chunk in chunks:
+        out.extend(parser.feed(chunk))
+    assert parser.pending() == 0
+    return out, heads
+
+
+BIG = b'{"jsonrpc":"2.0","id":1,"method":"x","params":"' + b"y" * 300_000 + b'"}'
+
+
+@pytest.mark.parametrize("first", [10, 100, 2000, 65536])
+def test_a_large_frame_streams_as_pieces_when_accepted(first: int) -> None:
+    stream = frame(BIG) + frame(b"{}")
+    chunks = [stream[:first]] + [stream[i : i + 65536] for i in range(first, len(stream), 65536)]
+    out, heads = stream_all(chunks, decide=True)
+    pieces = b"".join(i.data for i in out if isinstance(i, Piece))
+    assert pieces == frame(BIG)
+    assert frames(out) == [b"{}"]
+    assert heads == [BIG[:HEAD_BYTES]]
+    # The first piece leaves before the last chunk has been read.
+    assert isinstance(out[0], Piece) and len(out[0].data) < len(frame(BIG))
+
+
+def test_a_large_frame_refused_for_streaming_comes_whole() -> None:
+    stream = frame(BIG) + frame(b"{}")
+    chunks = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+    out, heads = stream_all(chunks, decide=False)
+    assert frames(out) == [BIG, b"{}"]
+    assert len(heads) == 1
+
+
+def test_small_frames_are_never_offered_for_streaming() -> None:
+    stream = frame(b'{"a":"' + b"z" * 5000 + b'"}')
+    out, heads = stream_all([stream[:100], stream[100:]], decide=True)
+    assert heads == [] and len(frames(out)) == 1

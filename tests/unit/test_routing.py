@@ -261,3 +261,20 @@ def test_proxy_private_requests_are_answered_locally() -> None:
         router.from_client(framed({"jsonrpc": "2.0", "id": 2, "method": "lspBackoff/stats"})) or []
     )
     assert set(body(stats)["result"]) >= {"forwarded", "short_circuited", "timeouts", "skipped"}
+
+
+def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> None:
+    router, _, _ = make()
+    head = b'{"jsonrpc":"2.0","id":%s,"method":"%s","params":'
+    assert router.client_head(head % (b"7", b"custom/upload"))
+    assert router.pending[7].method == "custom/upload"  # still failed if the server dies
+    assert not router.client_head(head % (b"8", b"textDocument/definition"))
+    assert not router.client_head(head % (b"9", b"textDocument/documentSymbol"))
+    assert not router.client_head(b'{"jsonrpc":"2.0","method":"textDocument/didOpen"')
+    # Server side: an answer to a plain request streams; to a tracked one it does not.
+    assert router.server_head(b'{"jsonrpc":"2.0","id":7,"result":')
+    assert 7 not in router.pending
+    router.from_client(request(10, "textDocument/references"))
+    assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')
+    router.timed_out(10)
+    assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')  # to be dropped
