@@ -63,6 +63,10 @@ class Outcomes:
         else:
             self.sink.put_symbols([symbol], "request")
 
+    def unsupported(self, symbol: SymbolRef, operation: str, detail: str) -> None:
+        self.note_version(symbol.document, symbol.version)
+        self._placeholder(symbol, operation, "error", detail)
+
     def answer(self, symbol: SymbolRef, operation: str, result: Any, readiness: Readiness) -> None:
         self.note_version(symbol.document, symbol.version)
         if not is_empty(result):

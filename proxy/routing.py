@@ -73,6 +73,7 @@ class Router:
         # must not grow this forever.
         self.answered: LRUCache[Any, str] = LRUCache(maxsize=10_000)
         self._deferred: list[Callable[[], None]] = []
+        self.exit_requested = False
         self._on_initialize = on_initialize
         self._log_messages = log_messages
 
@@ -117,6 +118,7 @@ class Router:
         return None
 
     def _local_request(self, msg_id: Any, method: str) -> list[Action]:
+        self.drain()  # counters must include every answer the client has already seen
         if method == FLUSH_METHOD:
             return [(FLUSH, msg_id)]
         stats = {k: self.counters[k] for k in STAT_KEYS}
@@ -168,6 +170,9 @@ class Router:
         return SymbolRef(key, uri, ident.name, ident.line, ident.character, None, docs.version(uri))
 
     def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
+        if method == "exit":
+            self.exit_requested = True
+            return None
         if method == "$/cancelRequest":
             decoded = msg.decode(frame.body)
             params = decoded.get("params") if decoded else None
@@ -296,6 +301,12 @@ class Router:
             code = error.get("code") if isinstance(error, dict) else None
             if code == msg.REQUEST_CANCELLED:
                 return  # cancelled: by the client, or a server giving way; nothing learnt
+            if code == msg.METHOD_NOT_FOUND:
+                # The server lacks the whole method (jedi has no implementation): no backoff
+                # and no null in its place — the client keeps seeing the server's own error —
+                # but the graph notes it, so an indexer stops asking.
+                self.outcomes.unsupported(symbol, operation, f"{pending.method} not supported")
+                return
             text = error.get("message", "") if isinstance(error, dict) else str(error)
             transient = code in msg.TRANSIENT_CODES
             self.outcomes.failure(symbol, operation, f"error {code}: {text}", transient)

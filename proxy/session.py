@@ -37,6 +37,8 @@ log = logging.getLogger("lsp_backoff.session")
 server_log = logging.getLogger(SERVER_LOGGER)
 
 GRACE_SECONDS = 2.0
+#: After the client sent `exit` the server is on its way out: give it longer before SIGTERM.
+EXIT_GRACE_SECONDS = 10.0
 
 
 class ServerStartError(LspBackoffError):
@@ -147,8 +149,9 @@ class Session:
         log.info("client closed stdin: closing the server's stdin")
         if not self.server_in.is_closing():
             self.server_in.close()
-        self.loop.call_later(GRACE_SECONDS, self._signal_server, signal.SIGTERM)
-        self.loop.call_later(2 * GRACE_SECONDS, self._signal_server, signal.SIGKILL)
+        grace = EXIT_GRACE_SECONDS if self.router.exit_requested else GRACE_SECONDS
+        self.loop.call_later(grace, self._signal_server, signal.SIGTERM)
+        self.loop.call_later(grace + GRACE_SECONDS, self._signal_server, signal.SIGKILL)
 
     def _signal_server(self, sig: signal.Signals) -> None:
         if self._status is None:

@@ -278,3 +278,24 @@ def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> No
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')
     router.timed_out(10)
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')  # to be dropped
+
+
+def test_method_not_found_is_not_backed_off_but_noted_in_the_graph() -> None:
+    router, sink, _ = make()
+    fail(router, 1, code=-32601)
+    assert sink.of("error") == [("bad_fn", "definition")]
+    assert sink.of("failure") == []
+    again = request(2, "textDocument/definition")
+    assert router.from_client(again) == [(TO_SERVER, again.raw), (ARM, 2)]
+
+
+def test_stats_include_answers_already_forwarded() -> None:
+    router, _, _ = make()
+    req = request(1, "textDocument/definition")
+    router.from_client(req)
+    router.from_server(reply(1, error={"code": -32801, "message": "modified"}))
+    # No drain in between: the stats request itself must see the transient failure.
+    (stats,) = (
+        router.from_client(framed({"jsonrpc": "2.0", "id": 2, "method": "lspBackoff/stats"})) or []
+    )
+    assert body(stats)["result"]["transient"] == 1

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the tools the real-server and editor tests need beyond the pip extras:
+#   - pyright (npm) into .tools/node_modules, repo-local, version pinned below;
+#   - Emacs + eglot (Debian emacs-nox elpa-eglot) when running as root and missing.
+# Idempotent: each step checks first and says what it did or why it did nothing.
+# Needs network only to the npm registry and the Debian mirrors.
+set -euo pipefail
+
+# Keep in step with tests/real/conftest.py (PYRIGHT_VERSION), which checks the installed one.
+PYRIGHT_VERSION="1.1.414"
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$repo/.tools"
+start=$SECONDS
+
+say() { printf 'install-tools: %s\n' "$*"; }
+
+install_pyright() {
+    local installed=""
+    if [ -f "$tools/node_modules/pyright/package.json" ]; then
+        installed="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$tools/node_modules/pyright/package.json")"
+    fi
+    if [ "$installed" = "$PYRIGHT_VERSION" ]; then
+        say "pyright $PYRIGHT_VERSION already in .tools/node_modules"
+        return
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            apt_install nodejs npm
+        else
+            say "SKIPPED pyright: npm not found (install Node.js >= 18 and npm, then rerun)"
+            return
+        fi
+    fi
+    mkdir -p "$tools"
+    # --no-save would still want a package.json; a private one keeps npm from walking up to $HOME.
+    [ -f "$tools/package.json" ] || printf '{"private": true}\n' >"$tools/package.json"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "pyright@$PYRIGHT_VERSION"
+    say "installed pyright $PYRIGHT_VERSION into .tools/node_modules (was: ${installed:-none})"
+}
+
+apt_updated=0
+apt_install() {
+    if [ "$apt_updated" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    say "apt-get installed: $*"
+}
+
+install_emacs() {
+    if command -v emacs >/dev/null 2>&1 \
+        && emacs --batch --eval '(progn (require (quote eglot)) (kill-emacs 0))' >/dev/null 2>&1; then
+        say "emacs with eglot already installed ($(emacs --version | head -n1))"
+        return
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        say "SKIPPED emacs + eglot: not root (as root: apt-get install emacs-nox elpa-eglot)"
+        return
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "SKIPPED emacs + eglot: no apt-get on this machine"
+        return
+    fi
+    apt_install emacs-nox elpa-eglot
+}
+
+install_pyright
+install_emacs
+say "done in $((SECONDS - start)) s"

@@ -1,0 +1,146 @@
+"""A pygls server for the enrich tests; what it answers depends on the identifier's name.
+
+documentSymbol lists every `def NAME` / `class NAME` (flat). Tracked requests on
+- `bad*`: always an error response (InternalError -32603);
+- `empty*`: `[]` (`null` for the single-location requests);
+- `crash*`: the process exits (status 3) — once per `--crash-marker` file, or every time if no
+  marker is given;
+- anything else: the symbol's own location (references: a list; call hierarchy: an item whose
+  selectionRange is the name, incoming/outgoing calls: one call from/to the same item).
+
+Every tracked request is appended to `--log FILE` as one JSON line {"t", "method", "name"}
+(wall-clock time, written before answering), which is how the tests count requests across
+processes and proxy restarts. `--delay S` makes every tracked request take S seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import time
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInternalError
+from pygls.lsp.server import LanguageServer
+
+DECLARATION = re.compile(r"^\s*(def|class)\s+(\w+)")
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--log", required=True)
+parser.add_argument("--delay", type=float, default=0.0)
+parser.add_argument("--crash-marker")
+options = parser.parse_args()
+
+server = LanguageServer("fails-on-bad", "1")
+
+
+def log(method: str, name: str) -> None:
+    line = json.dumps({"t": time.time(), "method": method, "name": name}) + "\n"
+    with open(options.log, "a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def declarations(ls: LanguageServer, uri: str) -> list[tuple[str, str, int, int]]:
+    lines = ls.workspace.get_text_document(uri).lines
+    found = []
+    for number, text in enumerate(lines):
+        match = DECLARATION.match(text)
+        if match:
+            found.append((match.group(1), match.group(2), number, match.start(2)))
+    return found
+
+
+def name_range(line: int, character: int, name: str) -> types.Range:
+    return types.Range(
+        start=types.Position(line=line, character=character),
+        end=types.Position(line=line, character=character + len(name)),
+    )
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(ls: LanguageServer, params: types.DocumentSymbolParams) -> Any:
+    result = []
+    for keyword, name, line, character in declarations(ls, params.text_document.uri):
+        where = name_range(line, character, name)
+        kind = types.SymbolKind.Class if keyword == "class" else types.SymbolKind.Function
+        result.append(
+            types.DocumentSymbol(name=name, kind=kind, range=where, selection_range=where)
+        )
+    return result
+
+
+def item_for(ls: LanguageServer, uri: str, position: types.Position) -> types.CallHierarchyItem:
+    name = ls.workspace.get_text_document(uri).word_at_position(position)
+    line = ls.workspace.get_text_document(uri).lines[position.line]
+    start = line.find(name)
+    where = name_range(position.line, max(start, 0), name)
+    return types.CallHierarchyItem(
+        name=name, kind=types.SymbolKind.Function, uri=uri, range=where, selection_range=where
+    )
+
+
+async def answer(ls: LanguageServer, method: str, uri: str, position: types.Position) -> Any:
+    name = ls.workspace.get_text_document(uri).word_at_position(position)
+    log(method, name)
+    if options.delay:
+        await asyncio.sleep(options.delay)
+    if name.startswith("crash"):
+        marker = options.crash_marker
+        if marker is None or not os.path.exists(marker):
+            if marker is not None:
+                open(marker, "w").close()  # an empty file is the whole point
+            os._exit(3)
+    if name.startswith("bad"):
+        raise JsonRpcInternalError(f"cannot resolve {name}")
+    item = item_for(ls, uri, position)
+    empty = name.startswith("empty")
+    if method in (types.TEXT_DOCUMENT_REFERENCES, types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY):
+        if empty:
+            return []
+        if method == types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY:
+            return [item]
+        return [types.Location(uri=uri, range=item.selection_range)]
+    return None if empty else types.Location(uri=uri, range=item.selection_range)
+
+
+def register(method: str) -> None:
+    @server.feature(method)
+    async def handler(ls: LanguageServer, params: Any) -> Any:
+        return await answer(ls, method, params.text_document.uri, params.position)
+
+
+for _method in (
+    types.TEXT_DOCUMENT_DEFINITION,
+    types.TEXT_DOCUMENT_DECLARATION,
+    types.TEXT_DOCUMENT_TYPE_DEFINITION,
+    types.TEXT_DOCUMENT_IMPLEMENTATION,
+    types.TEXT_DOCUMENT_REFERENCES,
+    types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY,
+):
+    register(_method)
+
+
+@server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
+async def incoming(ls: LanguageServer, params: types.CallHierarchyIncomingCallsParams) -> Any:
+    log(types.CALL_HIERARCHY_INCOMING_CALLS, params.item.name)
+    if options.delay:
+        await asyncio.sleep(options.delay)
+    item = params.item
+    return [types.CallHierarchyIncomingCall(from_=item, from_ranges=[item.selection_range])]
+
+
+@server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
+async def outgoing(ls: LanguageServer, params: types.CallHierarchyOutgoingCallsParams) -> Any:
+    log(types.CALL_HIERARCHY_OUTGOING_CALLS, params.item.name)
+    if options.delay:
+        await asyncio.sleep(options.delay)
+    item = params.item
+    return [types.CallHierarchyOutgoingCall(to=item, from_ranges=[item.selection_range])]
+
+
+if __name__ == "__main__":
+    server.start_io()

