@@ -112,4 +112,3 @@ async def test_unimplemented_method_error_is_forwarded_and_noted(pair: Pair) -> 
     rows = edges_for(await pair.edges(), "area", "implementation")
     assert [(r["kind"], r["target"]) for r in rows] == [("error", None)], rows
     assert "not supported" in rows[0]["detail"]
-
