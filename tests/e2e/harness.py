@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +381,7 @@ async def ask_until_asked(
                 assert asked == times
                 return response
             await asyncio.sleep(0.05)
+
+
+#: The `start` fixture's type: `await start(cmd, env=…)` → a running Session.
+Start = Callable[..., Awaitable[Session]]

@@ -8,8 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import Start
-from harness import Doc, ask_until_asked, count, db_edges, proxy_cmd, server_cmd
+from harness import Doc, Start, ask_until_asked, count, db_edges, proxy_cmd, server_cmd
 
 NULL = {"jsonrpc": "2.0", "result": None}
 DEF = "textDocument/definition"

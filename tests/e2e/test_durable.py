@@ -5,8 +5,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from conftest import Start
-from harness import Doc, Session, ask_until_asked, count, db_edges, graph, proxy_cmd, server_cmd
+from harness import (
+    Doc,
+    Session,
+    Start,
+    ask_until_asked,
+    count,
+    db_edges,
+    graph,
+    proxy_cmd,
+    server_cmd,
+)
 
 NULL = {"jsonrpc": "2.0", "result": None}
 FAST_SKIP = ("--max-retries", "1", "--backoff-base", "0.1")

@@ -7,8 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from conftest import Start
-from harness import Doc, Session, eventually, pid_alive, proxy_cmd, server_cmd
+from harness import Doc, Session, Start, eventually, pid_alive, proxy_cmd, server_cmd
 
 # Client gone: 2 s grace, SIGTERM, 2 s more, SIGKILL — this bound leaves room for both.
 GONE = 15.0

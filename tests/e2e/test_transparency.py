@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Start
-from harness import Message, eventually, frame, parse_frames, proxy_cmd, server_cmd
+from harness import Message, Start, eventually, frame, parse_frames, proxy_cmd, server_cmd
 
 ODD_BODIES = [
     # odd whitespace, key order, escapes; a request the recorder answers with a scripted body
