@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from cachetools import LRUCache
@@ -25,7 +26,9 @@ _FOLLOWS_PREPARE = ("incoming_calls", "outgoing_calls")
 class Sink(Protocol):
     def put_document(self, uri: str, version: str) -> None: ...
     def put_symbols(self, symbols: list[SymbolRef], source: str) -> None: ...
-    def put_edges(self, symbol: SymbolRef, operation: str, targets: list[Target]) -> None: ...
+    def put_edges(
+        self, symbol: SymbolRef, operation: str, targets: Callable[[], list[Target]]
+    ) -> None: ...
     def put_placeholder(
         self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
     ) -> None: ...
@@ -71,7 +74,8 @@ class Outcomes:
         self.note_version(symbol.document, symbol.version)
         if not is_empty(result):
             self.tracker.record_success(symbol.key, symbol.document, operation)
-            self.sink.put_edges(symbol, operation, targets(operation, result))
+            # Extracting targets from a large answer is left to the store's writer thread.
+            self.sink.put_edges(symbol, operation, lambda: targets(operation, result))
             if operation == "prepare_call_hierarchy":
                 self._calls_live_elsewhere(symbol, result)
             return

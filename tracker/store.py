@@ -165,9 +165,21 @@ class GraphStore:
     def put_symbols(self, symbols: Sequence[SymbolRef], source: str) -> None:
         self._put(sql.symbols_op(symbols, source, self._clock()))
 
-    def put_edges(self, symbol: SymbolRef, operation: str, targets: Sequence[Target]) -> None:
-        """Replace the (symbol, operation) rows, stale ones too, with edges; clear its failure."""
-        self._put(sql.edges_op(symbol, operation, targets, self._clock()))
+    def put_edges(
+        self,
+        symbol: SymbolRef,
+        operation: str,
+        targets: Sequence[Target] | Callable[[], Sequence[Target]],
+    ) -> None:
+        """Replace the (symbol, operation) rows, stale ones too, with edges; clear its failure.
+
+        ``targets`` may be a function returning them: it then runs on the writer thread, so a
+        caller on a latency-sensitive thread hands over the work of extracting and building
+        rows (the proxy passes one that reads the server's answer).
+        """
+        sql.check_operation(operation)
+        now = self._clock()
+        self._put(lambda: sql.edges_op(symbol, operation, targets, now))  # type: ignore[arg-type]
 
     def put_placeholder(
         self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
@@ -243,6 +255,12 @@ class GraphStore:
         while True:
             if item is _STOP or isinstance(item, _Query):
                 return item
+            if callable(item):  # a deferred put: its rows are built here, off the caller
+                try:
+                    item = item()
+                except Exception as exc:  # a builder bug must not wedge the writer
+                    logger.error("graph database %s: dropping a write: %s", self.path, exc)
+                    item = ()
             batch.append(item)  # type: ignore[arg-type]
             if len(batch) >= _BATCH:
                 return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tracker.model import OPERATIONS, FailureState, SymbolRef, Target
@@ -83,8 +83,15 @@ def symbols_op(symbols: Sequence[SymbolRef], source: str, now: float) -> Op:
     return ((UPSERT_SYMBOL, [symbol_row(s, source, now) for s in symbols]),)
 
 
-def edges_op(symbol: SymbolRef, operation: str, targets: Sequence[Target], now: float) -> Op:
+def edges_op(
+    symbol: SymbolRef,
+    operation: str,
+    targets: Sequence[Target] | Callable[[], Sequence[Target]],
+    now: float,
+) -> Op:
     """Replace the (symbol, operation) rows, stale ones too, with edges; clear its failure."""
+    if callable(targets):
+        targets = targets()
     if not targets:
         # An empty success is a definitive "none": the pair must end up with current data.
         return placeholder_op(symbol, operation, "none", "", now)

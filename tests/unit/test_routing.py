@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from proxy.documents import Documents
@@ -37,8 +38,10 @@ class Sink:
     def put_symbols(self, symbols: list[SymbolRef], source: str) -> None:
         self.rows.extend(("symbol", (s.name, source)) for s in symbols)
 
-    def put_edges(self, symbol: SymbolRef, operation: str, targets: list[Target]) -> None:
-        self.rows.append(("edges", (symbol.name, operation, targets)))
+    def put_edges(
+        self, symbol: SymbolRef, operation: str, targets: Callable[[], list[Target]]
+    ) -> None:
+        self.rows.append(("edges", (symbol.name, operation, targets())))
 
     def put_placeholder(
         self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""

@@ -348,3 +348,28 @@ def test_kill_9_leaves_a_sound_database(db: Path, ticks: int) -> None:
     s.put_symbols([sym(1)], "request")
     assert s.flush()
     s.close()
+
+
+def test_targets_given_as_a_function_are_built_on_the_writer_thread(
+    store: GraphStore, db: Path
+) -> None:
+    threads: list[str] = []
+
+    def targets() -> list[Target]:
+        threads.append(threading.current_thread().name)
+        return [Target("file:///t.py", 3, 1), Target("file:///t.py", 4, 2)]
+
+    store.put_edges(sym(1), "references", targets)
+    assert store.flush()
+    assert count(db, "edges") == 2
+    assert threads and threads[0] != threading.current_thread().name
+
+
+def test_a_failing_target_function_loses_only_its_own_write(store: GraphStore, db: Path) -> None:
+    def broken() -> list[Target]:
+        raise RuntimeError("bug")
+
+    store.put_edges(sym(1), "references", broken)
+    store.put_edges(sym(2), "references", [Target("file:///t.py", 1, 1)])
+    assert store.flush()
+    assert count(db, "edges") == 1
