@@ -23,6 +23,14 @@ from tracker.store import GraphStore
 log = logging.getLogger("lsp_backoff.store")
 
 MAX_HELD = 10_000
+_SINK_METHODS = (
+    "put_document",
+    "put_symbols",
+    "put_edges",
+    "put_placeholder",
+    "put_failure",
+    "clear_failure",
+)
 
 
 def workspace_of(params: dict[str, Any]) -> str | None:
@@ -87,6 +95,10 @@ class StoreLink:
         store, states = future.result()
         self.tracker.restore(states)
         self.store = store
+        # From now on calls go straight to the store (instance attributes win over
+        # __getattr__): no holding, no per-call indirection on the relay's thread.
+        for name in _SINK_METHODS:
+            setattr(self, name, getattr(store, name))
         held, self._held = self._held, []
         for name, args in held:
             if name == "put_failure":
@@ -113,11 +125,10 @@ class StoreLink:
         if self.store is not None:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, self.store.close)
-            self.store = None
 
     # -- the sink: GraphStore's put_* methods, held until the store is open --------------
     def __getattr__(self, name: str) -> Callable[..., None]:
-        if not name.startswith(("put_", "clear_")):
+        if name not in _SINK_METHODS:
             raise AttributeError(name)
 
         def put(*args: Any) -> None:
