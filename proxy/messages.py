@@ -54,13 +54,23 @@ class Peek:
 _OTHER = Peek(Kind.OTHER)
 
 
-# The head most peers write: {"jsonrpc":"2.0","id":…,"method":"…" or "result"/"error". On a
-# large body, matching it beats letting the decoder skip a megabyte of params; anything else
-# (other key orders, escapes, odd spacing) falls through to the decoder. Captures are capped
-# so a failed match never scans the whole body.
+# The head most peers write: "jsonrpc" and "id" (either order), then "method" or "result"/
+# "error", compact or with the spaces json.dumps puts in. On a large body, matching it beats
+# letting the decoder skip a megabyte of params; anything else (other key orders, escapes)
+# falls through to the decoder. Captures are capped so a failed match never scans the body.
+_ID = rb'(-?[0-9]{1,18}|"[^"\\]{0,256}")'
+_VERSION = rb'"jsonrpc"\s*:\s*"2\.0"'
 _HEAD = re.compile(
-    rb'\{"jsonrpc":"2\.0","id":(-?[0-9]{1,18}|"[^"\\]{0,256}"),'
-    rb'(?:"method":"([^"\\]{1,256})"|"(?:result|error)":)'
+    rb"\{\s*(?:"
+    + _VERSION
+    + rb'\s*,\s*"id"\s*:\s*'
+    + _ID
+    + rb'|"id"\s*:\s*'
+    + _ID
+    + rb"\s*,\s*"
+    + _VERSION
+    + rb")"
+    + rb'\s*,\s*(?:"method"\s*:\s*"([^"\\]{1,256})"|"(?:result|error)"\s*:)'
 )
 _FAST_PEEK_BYTES = 4096
 
@@ -70,7 +80,8 @@ def peek_head(head: bytes) -> Peek | None:
     match = _HEAD.match(head)
     if match is None:
         return None
-    raw_id, method = match.groups()
+    first_id, second_id, method = match.groups()
+    raw_id = first_id or second_id
     msg_id: int | str = int(raw_id) if raw_id[0] != 34 else raw_id[1:-1].decode()
     if method is None:
         return Peek(Kind.RESPONSE, msg_id)

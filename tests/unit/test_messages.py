@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from proxy.messages import Kind, Peek, peek
+from proxy.messages import Kind, Peek, peek, peek_head
 
 PAD = "x" * 10_000
 
@@ -35,10 +35,26 @@ PAD = "x" * 10_000
     ],
 )
 @pytest.mark.parametrize("size", ["small", "large"])
-def test_peek(message: dict, expected: Peek, size: str) -> None:
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+def test_peek(message: dict, expected: Peek, size: str, separators: tuple[str, str]) -> None:
     if size == "small":
         message = {k: ("" if v == PAD else v) for k, v in message.items()}
-    assert peek(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()) == expected
+    body = json.dumps(message, separators=separators, ensure_ascii=False).encode()
+    assert peek(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b'{"jsonrpc":"2.0","id":12,"method":"a/b","params":', Peek(Kind.REQUEST, 12, "a/b")),
+        (b'{"id": "x", "jsonrpc": "2.0", "result": ', Peek(Kind.RESPONSE, "x")),
+        (b'{ "jsonrpc" : "2.0" , "id" : -3 , "error" : ', Peek(Kind.RESPONSE, -3)),
+        (b'{"jsonrpc":"2.0","method":"n","params":', None),  # a notification: id may follow
+        (b'{"jsonrpc":"2.0","id":1,"method":"a\\u00e9"', None),  # an escape: decoder's job
+    ],
+)
+def test_peek_head_reads_only_the_usual_openings(head: bytes, expected: Peek | None) -> None:
+    assert peek_head(head) == expected
 
 
 @pytest.mark.parametrize(
