@@ -109,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = ProxyConfig.from_args(args)
     except ConfigError as exc:
         return _fail(str(exc))
-    listener = setup_logging(config)
+    try:
+        listener = setup_logging(config)
+    except ConfigError as exc:
+        return _fail(str(exc))
     try:
         from proxy.session import run_proxy
 
@@ -158,7 +161,7 @@ def setup_logging(config: ProxyConfig) -> logging.handlers.QueueListener:
         try:
             handler: logging.Handler = logging.FileHandler(config.log_file, encoding="utf-8")
         except OSError as exc:
-            raise SystemExit(f"lsp-backoff: error: cannot open log file: {exc}") from exc
+            raise ConfigError(f"cannot open log file {config.log_file}: {exc.strerror}") from exc
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter("lsp-backoff %(asctime)s %(levelname)s %(message)s"))

@@ -92,7 +92,8 @@ def default_database(workspace: str | None) -> Path:
     import platformdirs  # imported here: only needed when no --db is given
 
     root = Path(platformdirs.user_state_dir("lsp-backoff"))
-    label = workspace or "no-workspace"
+    # Normalised, so rootUri "file:///w/" and a shell in /w name the same file.
+    label = os.path.normpath(workspace) if workspace else "no-workspace"
     digest = hashlib.blake2b(label.encode(), digest_size=8).hexdigest()
     stem = Path(label.rstrip("/")).name or "workspace"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:40]

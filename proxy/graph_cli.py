@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from proxy.config import default_database
 from tracker import queries
 from tracker.errors import StoreError
 from tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
@@ -26,7 +27,10 @@ _STAT_KEYS = ("symbols", "edges", "none", "error", "backoff", "skipped")
 
 def add_commands(subparsers: Any) -> None:
     """Register edges, orphans, stats and reset on ``subparsers`` (from add_subparsers())."""
-    db_help = f"the graph database (default: ${ENV_DB})"
+    db_help = (
+        f"the graph database (default: ${ENV_DB}, else the per-workspace file of the "
+        "current directory)"
+    )
 
     edges = subparsers.add_parser("edges", help="list current edges and placeholders")
     edges.add_argument("--symbol", metavar="KEY", help="only this symbol key")
@@ -140,8 +144,16 @@ def reset_command(args: argparse.Namespace) -> int:
 def _with_db(args: argparse.Namespace, run: Callable[[sqlite3.Connection], None]) -> int:
     path = args.db or os.environ.get(ENV_DB)
     if not path:
-        print(f"lsp-backoff: no database: pass --db PATH or set {ENV_DB}", file=sys.stderr)
-        return 2
+        # The file a proxy (or enrich) would have used for this directory as its workspace.
+        guess = default_database(os.getcwd())
+        if not guess.exists():
+            print(
+                f"lsp-backoff: no database: pass --db PATH or set {ENV_DB} "
+                f"(no per-workspace database for this directory at {guess})",
+                file=sys.stderr,
+            )
+            return 2
+        path = str(guess)
     try:
         conn = queries.connect(path)
     except StoreError as exc:

@@ -128,12 +128,14 @@ def test_database_from_the_environment(
 
 
 def test_no_database_given(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("LSP_BACKOFF_DB", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert run(["stats"]) == 2
     err = capsys.readouterr().err
-    assert err == "lsp-backoff: no database: pass --db PATH or set LSP_BACKOFF_DB\n"
+    assert err.startswith("lsp-backoff: no database: pass --db PATH or set LSP_BACKOFF_DB")
+    assert len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("content", [None, b"not a database" * 200, "foreign"])
@@ -161,3 +163,24 @@ def test_unknown_operation_is_a_usage_error(db: str) -> None:
     with pytest.raises(SystemExit) as exc:
         run(["orphans", "--db", db, "--operation", "hover"])
     assert exc.value.code == 2
+
+
+def test_without_db_the_current_directorys_workspace_file_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from proxy.config import default_database
+
+    monkeypatch.delenv("LSP_BACKOFF_DB", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    workspace = tmp_path / "proj"
+    workspace.mkdir()
+    monkeypatch.chdir(workspace)
+    assert run(["stats", "--json"]) == 2
+    assert str(default_database(str(workspace))) in capsys.readouterr().err
+    # A proxy told rootUri file:///…/proj/ (trailing slash) writes the same file.
+    store = GraphStore(default_database(str(workspace) + "/"))
+    store.start()
+    store.put_symbols([FOO], "document_symbol")
+    store.close()
+    assert run(["stats", "--json"]) == 0
+    assert json_lines(capsys.readouterr().out)[0]["symbols"] == 1
