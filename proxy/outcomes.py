@@ -70,7 +70,15 @@ class Outcomes:
         self.note_version(symbol.document, symbol.version)
         self._placeholder(symbol, operation, "error", detail)
 
-    def answer(self, symbol: SymbolRef, operation: str, result: Any, readiness: Readiness) -> None:
+    def answer(
+        self,
+        symbol: SymbolRef,
+        operation: str,
+        result: Any,
+        readiness: Readiness,
+        sent_at: int | None = None,
+    ) -> None:
+        """A tracked request's answer; ``sent_at`` is the readiness mark when it was sent."""
         self.note_version(symbol.document, symbol.version)
         if not is_empty(result):
             self.tracker.record_success(symbol.key, symbol.document, operation)
@@ -83,8 +91,8 @@ class Outcomes:
             symbol.key,
             symbol.document,
             operation,
-            busy=readiness.busy,
-            ready=readiness.ready,
+            busy=readiness.busy(sent_at),
+            ready=readiness.ready(sent_at),
             version=symbol.version,
         )
         if outcome is EmptyOutcome.DEFINITIVE:

@@ -5,6 +5,10 @@ last ``experimental/serverStatus`` with ``quiescent: false`` (rust-analyzer's ex
 ``ready``: not busy, and the server has signalled readiness at least once (a progress end, or
 ``quiescent: true``). A server that signals neither (pyright) is neither busy nor ready: the
 tracker then asks for a confirming repeat before it takes an empty answer as definitive.
+
+Progress that is a request's own ("Finding references…") is not loading: a token that began
+after the request was sent is left out when judging that request's answer (``mark``/``busy``),
+and so is a token the client itself handed the server as a request's ``workDoneToken``.
 """
 
 from __future__ import annotations
@@ -14,17 +18,32 @@ from typing import Any
 
 class Readiness:
     def __init__(self) -> None:
-        self._open: set[Any] = set()
+        self._open: dict[Any, int] = {}  # token → the mark at its begin
+        self._clock = 0  # counts progress begins; a request remembers the count at its send
         self._quiescent: bool | None = None
         self._signalled = False
+        self._client_tokens: set[Any] = set()
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._open) or self._quiescent is False
+    def mark(self) -> int:
+        """A mark to pass to ``busy`` for a request sent now."""
+        return self._clock
 
-    @property
-    def ready(self) -> bool:
-        return self._signalled and not self.busy
+    def client_token(self, token: Any) -> None:
+        """A workDoneToken the client put in a request: that request's progress, not loading."""
+        if isinstance(token, int | str):
+            self._client_tokens.add(token)
+
+    def busy(self, since: int | None = None) -> bool:
+        """Loading, judged for a request sent at mark ``since`` (None: at any time)."""
+        if self._quiescent is False:
+            return True
+        if since is None:
+            return bool(self._open)
+        return any(begun <= since for begun in self._open.values())
+
+    def ready(self, since: int | None = None) -> bool:
+        """Signalled readiness once, and not busy (for a request sent at mark ``since``)."""
+        return self._signalled and not self.busy(since)
 
     def notification(self, method: str, message: dict[str, Any] | None) -> None:
         params = message.get("params") if message else None
@@ -34,12 +53,15 @@ class Readiness:
             value = params.get("value")
             kind = value.get("kind") if isinstance(value, dict) else None
             token = params.get("token")
-            if not isinstance(token, int | str):
+            if not isinstance(token, int | str) or token in self._client_tokens:
+                if kind == "end":
+                    self._client_tokens.discard(token)
                 return
             if kind == "begin":
-                self._open.add(token)
+                self._clock += 1
+                self._open[token] = self._clock
             elif kind == "end":
-                self._open.discard(token)
+                self._open.pop(token, None)
                 self._signalled = True
         elif method == "experimental/serverStatus":
             quiescent = params.get("quiescent")

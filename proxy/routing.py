@@ -48,6 +48,7 @@ class Pending:
     symbol: SymbolRef | None = None
     params: Any = None
     cancelled: bool = False
+    sent_at: int | None = None  # the readiness mark when forwarded (tracked requests)
 
 
 class Router:
@@ -143,7 +144,10 @@ class Router:
             self.answered[msg_id] = method
             return [(TO_CLIENT, encode(msg.result_response(msg_id, None)))]
         self.counters["forwarded"] += 1
-        self.pending[msg_id] = Pending(method, operation, symbol, params)
+        if isinstance(params, dict) and "workDoneToken" in params:
+            self.readiness.client_token(params["workDoneToken"])
+        mark = self.readiness.mark()
+        self.pending[msg_id] = Pending(method, operation, symbol, params, sent_at=mark)
         return [(TO_SERVER, frame.raw), (ARM, msg_id)]
 
     def _symbol_of(self, operation: str, params: Any) -> SymbolRef | None:
@@ -311,7 +315,8 @@ class Router:
             transient = code in msg.TRANSIENT_CODES
             self.outcomes.failure(symbol, operation, f"error {code}: {text}", transient)
             return
-        self.outcomes.answer(symbol, operation, decoded.get("result"), self.readiness)
+        result = decoded.get("result")
+        self.outcomes.answer(symbol, operation, result, self.readiness, pending.sent_at)
 
     def _other_response(self, pending: Pending, body: bytes) -> None:
         decoded = msg.decode(body) or {}

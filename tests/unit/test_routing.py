@@ -302,3 +302,16 @@ def test_stats_include_answers_already_forwarded() -> None:
         router.from_client(framed({"jsonrpc": "2.0", "id": 2, "method": "lspBackoff/stats"})) or []
     )
     assert body(stats)["result"]["transient"] == 1
+
+
+def test_an_empty_answer_during_its_own_progress_is_not_transient() -> None:
+    router, sink, _ = make()
+    router.from_server(note("$/progress", {"token": "load", "value": {"kind": "begin"}}))
+    router.from_server(note("$/progress", {"token": "load", "value": {"kind": "end"}}))
+    router.from_client(request(1, "textDocument/references"))
+    # The server reports progress for this very request and answers before ending it.
+    router.from_server(note("$/progress", {"token": "refs", "value": {"kind": "begin"}}))
+    router.from_server(reply(1, result=[]))
+    router.drain()
+    assert sink.of("none") == [("bad_fn", "references")]
+    assert sink.of("failure") == []
