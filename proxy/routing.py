@@ -23,6 +23,7 @@ from proxy.messages import Kind
 from proxy.outcomes import Outcomes
 from proxy.readiness import Readiness
 from proxy.recording import SYMBOL_LISTS, TRACKED, is_empty, item_symbol
+from proxy.sync import document_event
 from tracker.failures import FailureTracker, Verdict
 from tracker.model import SymbolRef
 
@@ -189,47 +190,8 @@ class Router:
             return None
         if method.startswith(("textDocument/did", "workspace/didChangeWatchedFiles")):
             body = frame.body
-            self.defer(lambda: self._document_event(method, body))
+            self.defer(lambda: document_event(method, body, self.documents, self.outcomes))
         return None
-
-    def _document_event(self, method: str, body: bytes) -> None:
-        decoded = msg.decode(body)
-        params = decoded.get("params") if decoded else None
-        if not isinstance(params, dict):
-            return
-        docs = self.documents
-        if method == "workspace/didChangeWatchedFiles":
-            for change in params.get("changes") or []:
-                if isinstance(change, dict) and isinstance(change.get("uri"), str):
-                    docs.file_changed(change["uri"])
-                    self._changed(change["uri"])
-            return
-        doc = params.get("textDocument")
-        if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):
-            return
-        uri = doc["uri"]
-        changed = False
-        if method == "textDocument/didOpen" and isinstance(doc.get("text"), str):
-            changed = docs.open(uri, doc["text"])
-            # Tell the store the content we now see even when unchanged for us: a restarted
-            # proxy must not take rows recorded for older content as current.
-            self.outcomes.note_version(uri, docs.version(uri))
-        elif method == "textDocument/didChange" and isinstance(params.get("contentChanges"), list):
-            changed = docs.change(uri, params["contentChanges"])
-        elif method == "textDocument/didSave":
-            text = params.get("text")
-            changed = docs.save(uri, text if isinstance(text, str) else None)
-        elif method == "textDocument/didClose":
-            docs.close(uri)
-        if changed:
-            self._changed(uri)
-
-    def _changed(self, uri: str) -> None:
-        """A document's content changed: every symbol of it is asked again next time."""
-        for symbol, operation in self.tracker.invalidate(uri):
-            # Also in the database: an edit undone later must not revive the old skip.
-            self.outcomes.sink.clear_failure(symbol, operation)
-        self.outcomes.document_changed(uri, self.documents.version(uri))
 
     def _initialize_params(self, body: bytes) -> None:
         decoded = msg.decode(body)

@@ -15,11 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import stat
 import sys
-import threading
 from typing import Any
 
 from proxy.cli import SERVER_LOGGER
@@ -29,6 +26,7 @@ from proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from proxy.messages import result_response
 from proxy.outcomes import Outcomes
 from proxy.routing import ARM, DISARM, FLUSH, TO_CLIENT, TO_SERVER, Action, Router
+from proxy.stdio import Stdout, open_stdin, open_stdout
 from proxy.store_link import StoreLink
 from tracker.errors import LspBackoffError
 from tracker.failures import FailureTracker
@@ -91,7 +89,7 @@ class Session:
         self.loop = loop
         self._done = loop.create_future()
         self.store.start(loop)
-        self.client_out = await _open_stdout(loop)
+        self.client_out = await open_stdout(loop)
         try:
             transport, _ = await loop.subprocess_exec(
                 lambda: _ServerProtocol(self),
@@ -107,10 +105,10 @@ class Session:
         self.proc = transport
         self.server_in: Any = transport.get_pipe_transport(0)
         server_out: Any = transport.get_pipe_transport(1)
-        if isinstance(self.client_out, _Stdout):
+        if isinstance(self.client_out, Stdout):
             self.client_out.on_pause = server_out.pause_reading
             self.client_out.on_resume = server_out.resume_reading
-        await _open_stdin(loop, self)
+        await open_stdin(loop, self)
         await self._done
         await self.client_out.drain_and_close()
         await self.store.close()
@@ -285,124 +283,3 @@ class _ServerProtocol(asyncio.SubprocessProtocol):
 
     def resume_writing(self) -> None:
         self.s.resume_client()
-
-
-class _ClientIn(asyncio.Protocol):
-    def __init__(self, session: Session) -> None:
-        self.s = session
-
-    def data_received(self, data: bytes) -> None:
-        self.s.client_data(data)
-
-    def eof_received(self) -> bool:
-        self.s.client_eof()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.s.client_eof()
-
-
-async def _open_stdin(loop: asyncio.AbstractEventLoop, session: Session) -> None:
-    pipe = os.fdopen(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
-    if not _is_regular_file(pipe):
-        try:
-            transport, _ = await loop.connect_read_pipe(lambda: _ClientIn(session), pipe)
-        except (ValueError, OSError):
-            pass
-        else:
-            session.client_in = transport
-            return
-    # A regular file (``lsp-backoff -- srv < requests.bin``): no event-loop reader for
-    # those, so a thread reads it.
-    session.client_in = _ThreadReader(loop, pipe, session)
-
-
-def _is_regular_file(fh: Any) -> bool:
-    # Checked up front: uvloop aborts the process (not raises) on a regular file.
-    return stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
-
-
-class _ThreadReader:
-    def __init__(self, loop: asyncio.AbstractEventLoop, pipe: Any, session: Session) -> None:
-        self._resume = threading.Event()
-        self._resume.set()
-        thread = threading.Thread(target=self._run, args=(loop, pipe, session), daemon=True)
-        thread.start()
-
-    def _run(self, loop: asyncio.AbstractEventLoop, pipe: Any, session: Session) -> None:
-        while True:
-            self._resume.wait()
-            data = pipe.read(1 << 16)
-            if not data:
-                loop.call_soon_threadsafe(session.client_eof)
-                return
-            loop.call_soon_threadsafe(session.client_data, data)
-
-    def pause_reading(self) -> None:
-        self._resume.clear()
-
-    def resume_reading(self) -> None:
-        self._resume.set()
-
-
-class _Stdout(asyncio.Protocol):
-    """Writes frames to our stdout; pauses the server's output while the client is slow."""
-
-    def __init__(self) -> None:
-        self.transport: Any = None
-        self.on_pause: Any = None
-        self.on_resume: Any = None
-        self._closed = asyncio.get_running_loop().create_future()
-
-    def pause_writing(self) -> None:
-        if self.on_pause:
-            self.on_pause()
-
-    def resume_writing(self) -> None:
-        if self.on_resume:
-            self.on_resume()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self._closed.done():
-            self._closed.set_result(None)
-
-    def write(self, data: bytes) -> None:
-        if not self.transport.is_closing():
-            self.transport.write(data)
-
-    async def drain_and_close(self) -> None:
-        self.transport.close()  # close() flushes what is buffered first
-        try:
-            await asyncio.wait_for(self._closed, 5)
-        except TimeoutError:
-            log.warning("client stopped reading: dropped what it had not read")
-
-
-class _BlockingStdout:
-    """Fallback for a stdout that is a regular file: plain blocking writes."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh = fh
-
-    def write(self, data: bytes) -> None:
-        self.fh.write(data)
-        self.fh.flush()
-
-    async def drain_and_close(self) -> None:
-        self.fh.flush()
-
-
-async def _open_stdout(loop: asyncio.AbstractEventLoop) -> Any:
-    pipe = os.fdopen(sys.stdout.fileno(), "wb", buffering=0, closefd=False)
-    stdout: Any = _BlockingStdout(pipe)
-    if not _is_regular_file(pipe):
-        try:
-            transport, proto = await loop.connect_write_pipe(_Stdout, pipe)
-        except (ValueError, OSError):
-            pass
-        else:
-            proto.transport = transport
-            stdout = proto
-    # Stdout is protocol only: anything that prints by mistake lands on stderr instead.
-    sys.stdout = sys.stderr
-    return stdout

@@ -315,3 +315,30 @@ def test_an_empty_answer_during_its_own_progress_is_not_transient() -> None:
     router.drain()
     assert sink.of("none") == [("bad_fn", "references")]
     assert sink.of("failure") == []
+
+
+def test_closing_with_unsaved_edits_re_arms(tmp_path: Any) -> None:
+    router, _, _ = make()
+    fail(router, 1)
+    router.from_client(note("textDocument/didClose", {"textDocument": {"uri": URI}}))
+    req = request(2, "textDocument/definition")
+    # The open text is gone and no file backs it: not the content the failure was about.
+    assert router.from_client(req) == [(TO_SERVER, req.raw), (ARM, 2)]
+
+
+def test_closing_a_document_saved_as_it_is_on_disk_keeps_the_backoff(tmp_path: Any) -> None:
+    path = tmp_path / "a.py"
+    path.write_text(TEXT)
+    router, _, _ = make()
+    uri = path.as_uri()
+    router.from_client(note("textDocument/didOpen", {"textDocument": {"uri": uri, "text": TEXT}}))
+    params = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}
+    req = framed({"jsonrpc": "2.0", "id": 1, "method": "textDocument/definition", "params": params})
+    router.from_client(req)
+    router.from_server(reply(1, error={"code": -32603, "message": "nope"}))
+    router.from_client(note("textDocument/didClose", {"textDocument": {"uri": uri}}))
+    again = framed(
+        {"jsonrpc": "2.0", "id": 2, "method": "textDocument/definition", "params": params}
+    )
+    actions = router.from_client(again)
+    assert actions is not None and body(actions[0])["result"] is None

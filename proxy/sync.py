@@ -1,0 +1,69 @@
+"""Document synchronisation: keep the texts current and re-arm symbols whose document changed.
+
+Runs as deferred work after the notification has been forwarded (see ``Router.defer``).
+Invalidation (issue 3): didChange, didOpen or didSave with different text, a didClose that
+drops unsaved edits, and workspace/didChangeWatchedFiles re-arm every symbol of the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proxy import messages as msg
+from proxy.documents import Documents
+from proxy.outcomes import Outcomes
+
+
+def document_event(method: str, body: bytes, docs: Documents, outcomes: Outcomes) -> None:
+    decoded = msg.decode(body)
+    params = decoded.get("params") if decoded else None
+    if not isinstance(params, dict):
+        return
+    if method == "workspace/didChangeWatchedFiles":
+        for change in params.get("changes") or []:
+            if isinstance(change, dict) and isinstance(change.get("uri"), str):
+                docs.file_changed(change["uri"])
+                changed(change["uri"], docs, outcomes)
+        return
+    doc = params.get("textDocument")
+    if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):
+        return
+    uri: str = doc["uri"]
+    if _apply(method, uri, doc, params, docs, outcomes):
+        changed(uri, docs, outcomes)
+
+
+def _apply(
+    method: str,
+    uri: str,
+    doc: dict[str, Any],
+    params: dict[str, Any],
+    docs: Documents,
+    outcomes: Outcomes,
+) -> bool:
+    """Apply one event to the texts; True when the document's content changed."""
+    if method == "textDocument/didOpen" and isinstance(doc.get("text"), str):
+        is_new = docs.open(uri, doc["text"])
+        # Tell the store the content we now see even when unchanged for us: a restarted
+        # proxy must not take rows recorded for older content as current.
+        outcomes.note_version(uri, docs.version(uri))
+        return is_new
+    if method == "textDocument/didChange" and isinstance(params.get("contentChanges"), list):
+        return docs.change(uri, params["contentChanges"])
+    if method == "textDocument/didSave":
+        text = params.get("text")
+        return docs.save(uri, text if isinstance(text, str) else None)
+    if method == "textDocument/didClose":
+        before = docs.version(uri)
+        docs.close(uri)
+        # Closing without saving drops the edits: the file on disk is the content again.
+        return docs.version(uri) != before
+    return False
+
+
+def changed(uri: str, docs: Documents, outcomes: Outcomes) -> None:
+    """A document's content changed: every symbol of it is asked again next time."""
+    for symbol, operation in outcomes.tracker.invalidate(uri):
+        # Also in the database: an edit undone later must not revive the old skip.
+        outcomes.sink.clear_failure(symbol, operation)
+    outcomes.document_changed(uri, docs.version(uri))
