@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
-import queue
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -39,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"lsp-backoff: error: {message}\n")
 
 
-def _positive_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
         return float(text)
     except ValueError:
@@ -48,15 +47,47 @@ def _positive_float(text: str) -> float:
 
 def add_proxy_options(parser: argparse.ArgumentParser) -> None:
     """The proxy's options; shared with `enrich`, which launches the proxy."""
-    parser.add_argument("--db", metavar="PATH", help="graph database file")
+    d = ProxyConfig()
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="graph database file (default: $LSP_BACKOFF_DB, else one per workspace)",
+    )
     parser.add_argument("--no-db", action="store_const", const=True, help="keep all in memory")
-    parser.add_argument("--backoff-base", type=_positive_float, metavar="SECONDS")
-    parser.add_argument("--backoff-max", type=_positive_float, metavar="SECONDS")
-    parser.add_argument("--max-retries", type=int, metavar="N")
-    parser.add_argument("--timeout", type=_positive_float, metavar="SECONDS")
-    parser.add_argument("--jitter", type=_positive_float, metavar="FRACTION")
+    parser.add_argument(
+        "--backoff-base",
+        type=_number,
+        metavar="SECONDS",
+        help=f"delay after a first failure, then doubling (default {d.backoff_base:g})",
+    )
+    parser.add_argument(
+        "--backoff-max",
+        type=_number,
+        metavar="SECONDS",
+        help=f"the longest delay (default {d.backoff_max:g})",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        metavar="N",
+        help=f"retries before a symbol is skipped for good (default {d.max_retries})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_number,
+        metavar="SECONDS",
+        help=f"a tracked request unanswered this long fails (default {d.timeout:g})",
+    )
+    parser.add_argument(
+        "--jitter",
+        type=_number,
+        metavar="FRACTION",
+        help=f"spread each delay by up to ± this fraction (default {d.jitter:g})",
+    )
     parser.add_argument("--log-file", metavar="PATH", help="log here instead of stderr")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower)
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, type=str.lower, help=f"(default {d.log_level})"
+    )
     parser.add_argument(
         "--log-messages",
         action="store_const",
@@ -109,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = ProxyConfig.from_args(args)
     except ConfigError as exc:
         return _fail(str(exc))
+    from proxy.logs import setup_logging
+
     try:
         listener = setup_logging(config)
     except ConfigError as exc:
@@ -141,36 +174,3 @@ def _run_subcommand(args_list: list[str]) -> int:
 def _fail(message: str) -> int:
     print(f"lsp-backoff: error: {message}", file=sys.stderr)
     return 2
-
-
-class _Formatter(logging.Formatter):
-    """Our own lines carry a prefix; the server's stderr lines pass through as they came."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        if record.name == SERVER_LOGGER:
-            return record.getMessage()
-        return super().format(record)
-
-
-SERVER_LOGGER = "lsp_backoff.server"
-
-
-def setup_logging(config: ProxyConfig) -> logging.handlers.QueueListener:
-    """Logs go through a queue to a thread, so no log write ever blocks the pipe."""
-    if config.log_file:
-        try:
-            handler: logging.Handler = logging.FileHandler(config.log_file, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot open log file {config.log_file}: {exc.strerror}") from exc
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter("lsp-backoff %(asctime)s %(levelname)s %(message)s"))
-    log_queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    root = logging.getLogger()
-    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
-    root.setLevel(getattr(logging, config.log_level.upper()))
-    # The server's stderr is always passed on, whatever --log-level says.
-    logging.getLogger(SERVER_LOGGER).setLevel(logging.DEBUG)
-    listener = logging.handlers.QueueListener(log_queue, handler)
-    listener.start()
-    return listener

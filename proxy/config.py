@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class ProxyConfig:
     server: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        for name in ("backoff_base", "backoff_max", "timeout", "jitter"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a finite number")
         checks = [
             (self.backoff_base > 0, "--backoff-base must be a positive number of seconds"),
             (self.backoff_max >= self.backoff_base, "--backoff-max must be >= --backoff-base"),
@@ -53,6 +57,10 @@ class ProxyConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        try:
+            self.policy  # noqa: B018 — the policy's own checks, as one-line errors
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
 
     @property
     def policy(self) -> BackoffPolicy:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cachetools import LRUCache
+
 
 class Readiness:
     def __init__(self) -> None:
@@ -22,7 +24,8 @@ class Readiness:
         self._clock = 0  # counts progress begins; a request remembers the count at its send
         self._quiescent: bool | None = None
         self._signalled = False
-        self._client_tokens: set[Any] = set()
+        # Bounded: a server may never report on a token the client handed it.
+        self._client_tokens: LRUCache[Any, None] = LRUCache(maxsize=1024)
 
     def mark(self) -> int:
         """A mark to pass to ``busy`` for a request sent now."""
@@ -31,7 +34,7 @@ class Readiness:
     def client_token(self, token: Any) -> None:
         """A workDoneToken the client put in a request: that request's progress, not loading."""
         if isinstance(token, int | str):
-            self._client_tokens.add(token)
+            self._client_tokens[token] = None
 
     def busy(self, since: int | None = None) -> bool:
         """Loading, judged for a request sent at mark ``since`` (None: at any time)."""
@@ -55,7 +58,7 @@ class Readiness:
             token = params.get("token")
             if not isinstance(token, int | str) or token in self._client_tokens:
                 if kind == "end":
-                    self._client_tokens.discard(token)
+                    self._client_tokens.pop(token, None)
                 return
             if kind == "begin":
                 self._clock += 1

@@ -1,4 +1,4 @@
-"""The decision table: what to do with each message. No I/O happens here.
+"""The decision table: what to do with each message. No pipe or database I/O happens here.
 
 For every frame from the client or the server the :class:`Router` returns ``None`` — "forward
 it unchanged", the common case — or a list of actions for the session to carry out. Work that
@@ -106,7 +106,7 @@ class Router:
             method = peek.method or ""
             operation = TRACKED.get(method)
             if operation is not None:
-                return self._tracked_request(frame, peek.id, method, operation)
+                return self._tracked_request(frame, body, peek.id, method, operation)
             if method in (FLUSH_METHOD, STATS_METHOD):
                 return self._local_request(peek.id, method)
             # Symbol lists need their request's document at answer time: keep the bytes,
@@ -127,11 +127,11 @@ class Router:
         return [(TO_CLIENT, encode(msg.result_response(msg_id, stats)))]
 
     def _tracked_request(
-        self, frame: Frame, msg_id: Any, method: str, operation: str
+        self, frame: Frame, body: bytes, msg_id: Any, method: str, operation: str
     ) -> list[Action] | None:
         self.drain()  # document edits and earlier answers must be applied before we decide
         self.counters["tracked"] += 1
-        decoded = msg.decode(frame.body)
+        decoded = msg.decode(body)
         params = decoded.get("params") if decoded else None
         symbol = self._symbol_of(operation, params)
         if symbol is None:  # params of an unexpected shape: forward, track nothing
@@ -303,7 +303,8 @@ class Router:
         self.counters["timeouts"] += 1
         reason = f"{pending.method} timed out after {self.timeout:g} s"
         symbol, operation = pending.symbol, pending.operation
-        self._guarded(self.outcomes.failure, symbol, operation, reason, False)
+        if not pending.cancelled:  # the client gave up first: nothing to learn
+            self._guarded(self.outcomes.failure, symbol, operation, reason, False)
         error = msg.error_response(msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
         cancel = msg.notification("$/cancelRequest", {"id": msg_id})
         return [(TO_CLIENT, encode(error)), (TO_SERVER, encode(cancel))]
@@ -315,7 +316,7 @@ class Router:
         for msg_id, pending in self.pending.items():
             reason = f"server exited (status {status}) before answering {pending.method}"
             symbol, operation = pending.symbol, pending.operation
-            if symbol is not None and operation is not None:
+            if symbol is not None and operation is not None and not pending.cancelled:
                 self._guarded(self.outcomes.failure, symbol, operation, reason, False)
             error = msg.error_response(msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
             actions.append((TO_CLIENT, encode(error)))

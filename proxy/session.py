@@ -19,10 +19,10 @@ import signal
 import sys
 from typing import Any
 
-from proxy.cli import SERVER_LOGGER
 from proxy.config import ProxyConfig
 from proxy.documents import Documents
 from proxy.framing import Frame, FrameParser, Junk, Piece, encode
+from proxy.logs import SERVER_LOGGER
 from proxy.messages import result_response
 from proxy.outcomes import Outcomes
 from proxy.routing import ARM, DISARM, FLUSH, TO_CLIENT, TO_SERVER, Action, Router
@@ -109,6 +109,10 @@ class Session:
             self.client_out.on_pause = server_out.pause_reading
             self.client_out.on_resume = server_out.resume_reading
         await open_stdin(loop, self)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            # Stopped from outside: take the server down the same way as when the client
+            # leaves (stdin closed, then SIGTERM, then SIGKILL), so no orphan is left.
+            loop.add_signal_handler(sig, self._stopped, sig)
         await self._done
         await self.client_out.drain_and_close()
         await self.store.close()
@@ -150,6 +154,12 @@ class Session:
         grace = EXIT_GRACE_SECONDS if self.router.exit_requested else GRACE_SECONDS
         self.loop.call_later(grace, self._signal_server, signal.SIGTERM)
         self.loop.call_later(grace + GRACE_SECONDS, self._signal_server, signal.SIGKILL)
+
+    def _stopped(self, sig: signal.Signals) -> None:
+        log.warning("received %s: stopping the server", sig.name)
+        if self.client_in is not None:
+            self.client_in.pause_reading()
+        self.client_eof()
 
     def _signal_server(self, sig: signal.Signals) -> None:
         if self._status is None:

@@ -45,7 +45,7 @@ class _ClientIn(asyncio.Protocol):
 
 async def open_stdin(loop: asyncio.AbstractEventLoop, session: ClientSide) -> None:
     pipe = os.fdopen(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
-    if not _is_regular_file(pipe):
+    if _loop_can_watch(pipe):
         try:
             transport, _ = await loop.connect_read_pipe(lambda: _ClientIn(session), pipe)
         except (ValueError, OSError):
@@ -58,9 +58,14 @@ async def open_stdin(loop: asyncio.AbstractEventLoop, session: ClientSide) -> No
     session.client_in = _ThreadReader(loop, pipe, session)
 
 
-def _is_regular_file(fh: Any) -> bool:
-    # Checked up front: uvloop aborts the process (not raises) on a regular file.
-    return stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+def _loop_can_watch(fh: Any) -> bool:
+    """A pipe, a socket or a terminal: what an event loop can watch.
+
+    Checked up front: on a regular file or /dev/null uvloop aborts the process instead of
+    raising, so those go to a thread (reads) or plain blocking writes.
+    """
+    mode = os.fstat(fh.fileno()).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fh.fileno())
 
 
 class _ThreadReader:
@@ -136,7 +141,7 @@ class _BlockingStdout:
 async def open_stdout(loop: asyncio.AbstractEventLoop) -> Any:
     pipe = os.fdopen(sys.stdout.fileno(), "wb", buffering=0, closefd=False)
     stdout: Any = _BlockingStdout(pipe)
-    if not _is_regular_file(pipe):
+    if _loop_can_watch(pipe):
         try:
             transport, proto = await loop.connect_write_pipe(Stdout, pipe)
         except (ValueError, OSError):

@@ -206,8 +206,16 @@ class FailureTracker:
         return keys
 
     def restore(self, states: Iterable[FailureState]) -> None:
-        """Load states (from the database at start-up) as given; later ones count as newer."""
+        """Load states (from the database at start-up); later ones count as newer.
+
+        A key already tracked in memory (decided while the database was still opening) keeps
+        whichever state knows more: the skipped one, else the one with more failures.
+        """
         for state in states:
+            key = (state.symbol, state.operation)
+            known = self._states.get(key)
+            if known is not None and not state.skipped and state.failures <= known.failures:
+                continue
             self._put(dataclasses.replace(state))
 
     # -- internals -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from harness import Doc, Session, Start, eventually, pid_alive, proxy_cmd, server_cmd
 
 # Client gone: 2 s grace, SIGTERM, 2 s more, SIGKILL — this bound leaves room for both.
@@ -96,3 +97,21 @@ async def test_killed_client_leaves_no_process(start: Start, ws: Path) -> None:
     session.proc.stdin.close()
     await asyncio.wait_for(session.proc.wait(), GONE)
     await eventually(lambda: not pid_alive(pid), GONE)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+async def test_proxy_stopped_by_a_signal_takes_its_server_down(
+    start: Start, ws: Path, sig: signal.Signals
+) -> None:
+    """Even a server that ignores SIGTERM and stdin EOF: the proxy escalates to SIGKILL."""
+    env = {"RECORDER_STUBBORN": "1"}
+    session, pid = await _server_pid(start, proxy_cmd(server_cmd("raw_recorder")), ws, env)
+    session.proc.send_signal(sig)
+    try:
+        await session.wait_exit(GONE)
+        await eventually(lambda: not pid_alive(pid), GONE)
+        assert f"received {sig.name}" in session.stderr_text
+        assert "Traceback" not in session.stderr_text
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)  # never leak it, even when the test fails

@@ -352,3 +352,14 @@ def test_100k_states_stay_well_under_100_mb(clock: FakeClock) -> None:
         tracemalloc.stop()
     assert len(tracker) == 100_000
     assert used < 100 * 1024 * 1024
+
+
+def test_restore_keeps_what_memory_learnt_while_the_database_was_opening(
+    tracker: FailureTracker,
+) -> None:
+    fail(tracker)
+    fail(tracker)  # two failures in memory
+    tracker.restore([FailureState(SYM, DOC, OP, failures=1, retry_at=T0 + 5)])
+    assert tracker.get(SYM, OP).failures == 2  # type: ignore[union-attr]
+    tracker.restore([FailureState(SYM, DOC, OP, failures=8, skipped=True, retry_at=T0)])
+    assert check(tracker) is Verdict.SKIPPED  # the database knew more: it was skipped

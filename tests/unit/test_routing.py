@@ -342,3 +342,15 @@ def test_closing_a_document_saved_as_it_is_on_disk_keeps_the_backoff(tmp_path: A
     )
     actions = router.from_client(again)
     assert actions is not None and body(actions[0])["result"] is None
+
+
+def test_a_cancelled_request_that_times_out_or_dies_records_nothing() -> None:
+    router, sink, _ = make()
+    router.from_client(request(1, "textDocument/definition"))
+    router.from_client(note("$/cancelRequest", {"id": 1}))
+    (to_client, _) = router.timed_out(1)
+    assert body(to_client)["error"]["code"] == -32803  # the client still gets its answer
+    router.from_client(request(2, "textDocument/references"))
+    router.from_client(note("$/cancelRequest", {"id": 2}))
+    assert len(router.server_exited(1)) == 2
+    assert sink.of("failure") == [] and router.counters["failures"] == 0

@@ -270,8 +270,15 @@ def test_data_of_a_version_1_database_is_kept(tmp_path: Path) -> None:
     migrate(conn, "v1", target=1)
     conn.execute("INSERT INTO documents VALUES (?, ?, ?)", (DOC, "h1", 1.0))
     conn.close()
+    # Opened by the current code (which migrates to SCHEMA_VERSION) and written to again.
+    store = GraphStore(path)
+    store.start()
+    store.put_symbols([sym(1)], "request")
+    store.close()
     conn = queries.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT uri, version FROM documents").fetchall() == [(DOC, "h1")]
+    assert conn.execute("SELECT count(*) FROM symbols").fetchone()[0] == 1
 
 
 # -- several processes -----------------------------------------------------------------------

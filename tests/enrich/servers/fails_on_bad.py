@@ -39,7 +39,7 @@ server = LanguageServer("fails-on-bad", "1")
 
 
 def log(method: str, name: str) -> None:
-    line = json.dumps({"t": time.time(), "method": method, "name": name}) + "\n"
+    line = json.dumps({"t": time.monotonic(), "method": method, "name": name}) + "\n"
     with open(options.log, "a", encoding="utf-8") as handle:
         handle.write(line)
 
