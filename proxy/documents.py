@@ -20,7 +20,6 @@ from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-
 from cachetools import LRUCache
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
