@@ -21,6 +21,7 @@ from tracker.model import FailureState, SymbolRef, Target
 
 #: No call hierarchy item means there are no calls to ask about (CONTRACTS: call hierarchy).
 _FOLLOWS_PREPARE = ("incoming_calls", "outgoing_calls")
+_NO_ITEM = "no call hierarchy item"
 
 
 class Sink(Protocol):
@@ -34,6 +35,9 @@ class Sink(Protocol):
     ) -> None: ...
     def put_failure(self, state: FailureState) -> None: ...
     def clear_failure(self, symbol: str, operation: str) -> None: ...
+    def withdraw_placeholder(
+        self, symbol: str, operation: str, kind: str, detail_prefix: str
+    ) -> None: ...
 
 
 class Outcomes:
@@ -85,6 +89,9 @@ class Outcomes:
             # Extracting targets from a large answer is left to the store's writer thread.
             self.sink.put_edges(symbol, operation, lambda: targets(operation, result))
             if operation == "prepare_call_hierarchy":
+                for follower in _FOLLOWS_PREPARE:
+                    # An item exists after all: the calls are to be asked, not inferred.
+                    self.sink.withdraw_placeholder(symbol.key, follower, "none", _NO_ITEM)
                 self._calls_live_elsewhere(symbol, result)
             return
         outcome = self.tracker.record_empty(
@@ -107,9 +114,7 @@ class Outcomes:
         self.sink.put_placeholder(symbol, operation, kind, detail)
         if operation == "prepare_call_hierarchy":
             for follower in _FOLLOWS_PREPARE:
-                self.sink.put_placeholder(
-                    symbol, follower, kind, f"no call hierarchy item {detail}"
-                )
+                self.sink.put_placeholder(symbol, follower, kind, f"{_NO_ITEM} {detail}".rstrip())
 
     def _calls_live_elsewhere(self, symbol: SymbolRef, items: Any) -> None:
         """Call hierarchy asked at a usage answers with the declaration's item: the calls are

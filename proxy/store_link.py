@@ -30,6 +30,7 @@ _SINK_METHODS = (
     "put_placeholder",
     "put_failure",
     "clear_failure",
+    "withdraw_placeholder",
 )
 
 

@@ -193,6 +193,13 @@ class GraphStore:
     def clear_failure(self, symbol: str, operation: str) -> None:
         self._put(sql.clear_failure_op(symbol, operation))
 
+    def withdraw_placeholder(
+        self, symbol: str, operation: str, kind: str, detail_prefix: str
+    ) -> None:
+        """Delete a placeholder whose detail starts with ``detail_prefix``: the inference
+        it recorded no longer holds, so the pair lacks data again."""
+        self._put(sql.withdraw_op(symbol, operation, kind, detail_prefix))
+
     def _put(self, op: Op) -> None:
         if not op or self._closed or self._fatal is not None:
             return  # nothing to write, or nobody drains the queue (closed / fatal, logged)

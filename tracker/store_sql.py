@@ -136,6 +136,19 @@ def clear_failure_op(symbol: str, operation: str) -> Op:
     return ((DELETE_FAILURE, (symbol, operation)),)
 
 
+DELETE_PLACEHOLDER = """
+DELETE FROM edges WHERE symbol = ? AND operation = ? AND kind = ? AND substr(detail, 1, ?) = ?
+"""
+
+
+def withdraw_op(symbol: str, operation: str, kind: str, detail_prefix: str) -> Op:
+    check_operation(operation)
+    if kind not in PLACEHOLDER_KINDS:
+        raise ValueError(f"unknown placeholder kind {kind!r}")
+    row = (symbol, operation, kind, len(detail_prefix), detail_prefix)
+    return ((DELETE_PLACEHOLDER, row),)
+
+
 def commit_batch(conn: sqlite3.Connection, batch: Sequence[Op]) -> None:
     """Run every op of ``batch`` in one ``BEGIN IMMEDIATE … COMMIT``; roll back on any error.
 

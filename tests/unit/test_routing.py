@@ -31,6 +31,7 @@ class Sink:
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, Any]] = []
+        self.details: list[tuple[str, str]] = []
 
     def put_document(self, uri: str, version: str) -> None:
         self.rows.append(("document", uri))
@@ -47,12 +48,18 @@ class Sink:
         self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
     ) -> None:
         self.rows.append((kind, (symbol.name, operation)))
+        self.details.append((operation, detail))
 
     def put_failure(self, state: FailureState) -> None:
         self.rows.append(("failure", (state.operation, state.failures, state.skipped)))
 
     def clear_failure(self, symbol: str, operation: str) -> None:
         self.rows.append(("cleared", operation))
+
+    def withdraw_placeholder(
+        self, symbol: str, operation: str, kind: str, detail_prefix: str
+    ) -> None:
+        self.rows.append(("withdrawn", (operation, kind, detail_prefix)))
 
     def of(self, kind: str) -> list[Any]:
         return [row for k, row in self.rows if k == kind]
@@ -354,3 +361,22 @@ def test_a_cancelled_request_that_times_out_or_dies_records_nothing() -> None:
     router.from_client(note("$/cancelRequest", {"id": 2}))
     assert len(router.server_exited(1)) == 2
     assert sink.of("failure") == [] and router.counters["failures"] == 0
+
+
+def test_a_later_call_hierarchy_item_withdraws_the_inferred_call_placeholders() -> None:
+    router, sink, _ = make()
+    router.from_client(request(1, "textDocument/prepareCallHierarchy"))
+    sel = {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 10}}
+    item = {"name": "bad_fn", "kind": 12, "uri": URI, "range": sel, "selectionRange": sel}
+    router.from_server(reply(1, result=[item]))
+    router.drain()
+    withdrawn = [op for op, kind, prefix in sink.of("withdrawn") if kind == "none"]
+    assert withdrawn == ["incoming_calls", "outgoing_calls"]
+    # What is withdrawn is exactly what the rule writes after an empty prepare.
+    router.from_server(note("experimental/serverStatus", {"quiescent": True}))
+    router.from_client(request(2, "textDocument/prepareCallHierarchy", line=1, character=8))
+    router.from_server(reply(2, result=None))
+    router.drain()
+    prefix = sink.of("withdrawn")[0][2]
+    written = [d for op, d in sink.details if op in ("incoming_calls", "outgoing_calls")]
+    assert len(written) == 2 and all(d.startswith(prefix) for d in written)

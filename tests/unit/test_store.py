@@ -380,3 +380,15 @@ def test_a_failing_target_function_loses_only_its_own_write(store: GraphStore, d
     store.put_edges(sym(2), "references", [Target("file:///t.py", 1, 1)])
     assert store.flush()
     assert count(db, "edges") == 1
+
+
+def test_withdraw_removes_only_the_matching_placeholder(store: GraphStore, db: Path) -> None:
+    store.put_placeholder(sym(1), "incoming_calls", "none", "no call hierarchy item")
+    store.put_placeholder(sym(1), "outgoing_calls", "none", "")
+    store.put_placeholder(sym(2), "incoming_calls", "none", "no call hierarchy item")
+    store.withdraw_placeholder(sym(1).key, "incoming_calls", "none", "no call hierarchy item")
+    store.withdraw_placeholder(sym(1).key, "outgoing_calls", "none", "no call hierarchy item")
+    assert store.flush()
+    conn = sqlite3.connect(db)
+    left = conn.execute("SELECT symbol, operation FROM edges ORDER BY 1, 2").fetchall()
+    assert left == [(sym(1).key, "outgoing_calls"), (sym(2).key, "incoming_calls")]
