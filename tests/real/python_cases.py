@@ -94,6 +94,16 @@ async def assert_call_hierarchy(pair: Pair) -> list[dict[str, Any]]:
     return items
 
 
+async def ask_then_assert_graph_has_edges(pair: Pair) -> None:
+    """Ask a definition and Shape's references through both, then check the proxy's graph."""
+    await pair.same("textDocument/definition", at(APP, "summarize", 2))
+    await pair.same(
+        "textDocument/references",
+        {**at(BASE, "class Shape", 1, 6), "context": {"includeDeclaration": True}},
+    )
+    await assert_graph_has_edges(pair)
+
+
 async def assert_graph_has_edges(pair: Pair) -> None:
     """What went through is in the proxy's graph, pointing where the server said."""
     edges = await pair.edges()

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pairing import edges_for, graph_cli
+from editor_checks import assert_scenario
 from realtools import EDITORS, EXAMPLES, editor_env, missing
 
 pytestmark = pytest.mark.editor
@@ -67,21 +67,4 @@ def test_emacs_eglot_through_the_proxy(tmp_path: Path) -> None:
         )
 
     assert results["contact"] == ["lsp-backoff", "--", "basedpyright-langserver", "--stdio"]
-    assert results["server_name"] == "basedpyright"
-    definition = results["definition"]
-    assert definition["file"].endswith("/examples/report.py")
-    assert definition["line"] == 10
-    references = results["references"]
-    assert "base.py:4" in references
-    assert {r.split(":")[0] for r in references} >= {"base.py", "report.py", "circle.py"}
-
-    failing = results["failing"]
-    assert failing["first_error"] == -32603
-    assert failing["second_error"] is None and failing["second_result"] is None
-    stats = results["stats"]
-    assert stats["failures"] == 1 and stats["short_circuited"] == 1, stats
-    assert results["flush"] == {"committed": True}
-
-    edges = graph_cli("edges", "--json", "--db", str(tmp_path / "graph.db"))
-    rows = edges_for(edges, "summarize", "definition", uri_suffix="/app.py")
-    assert rows and rows[0]["target"]["uri"].endswith("/report.py"), rows
+    assert_scenario(results, tmp_path / "graph.db")

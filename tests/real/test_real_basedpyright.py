@@ -35,8 +35,8 @@ from python_cases import (
     EXAMPLES,
     FILES,
     analyzed,
+    ask_then_assert_graph_has_edges,
     assert_call_hierarchy,
-    assert_graph_has_edges,
     assert_untouched,
     at,
     tracked_cases,
@@ -92,12 +92,7 @@ async def test_server_requests_reach_the_client_unchanged(pair: Pair) -> None:
 
 
 async def test_graph_holds_the_edges(pair: Pair) -> None:
-    await pair.same("textDocument/definition", at(APP, "summarize", 2))
-    await pair.same(
-        "textDocument/references",
-        {**at(BASE, "class Shape", 1, 6), "context": {"includeDeclaration": True}},
-    )
-    await assert_graph_has_edges(pair)
+    await ask_then_assert_graph_has_edges(pair)
 
 
 async def test_unresolved_symbol_is_a_placeholder_not_a_loop(pair: Pair) -> None:

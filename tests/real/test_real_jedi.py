@@ -37,7 +37,7 @@ from python_cases import (
     BASE,
     EXAMPLES,
     FILES,
-    assert_graph_has_edges,
+    ask_then_assert_graph_has_edges,
     assert_untouched,
     at,
     diagnosed,
@@ -84,12 +84,7 @@ async def test_hover_completion_symbols_diagnostics_untouched(pair: Pair) -> Non
 
 
 async def test_graph_holds_the_edges(pair: Pair) -> None:
-    await pair.same("textDocument/definition", at(APP, "summarize", 2))
-    await pair.same(
-        "textDocument/references",
-        {**at(BASE, "class Shape", 1, 6), "context": {"includeDeclaration": True}},
-    )
-    await assert_graph_has_edges(pair)
+    await ask_then_assert_graph_has_edges(pair)
 
 
 async def test_empty_answer_becomes_a_placeholder_only_when_confirmed(pair: Pair) -> None:
