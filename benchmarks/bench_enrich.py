@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from lsprotocol import types  # noqa: E402
 from pygls.lsp.client import LanguageClient  # noqa: E402
 
-from proxy.enrich.client import CAPABILITIES, proxy_command  # noqa: E402
+from proxy.config import ProxyConfig  # noqa: E402
+from proxy.enrich.client import CAPABILITIES  # noqa: E402
 from proxy.enrich.files import language_id, list_files  # noqa: E402
 from proxy.enrich.progress import PlainProgress  # noqa: E402
 from proxy.enrich.runner import EnrichOptions, Runner  # noqa: E402
@@ -134,7 +135,7 @@ async def through_enrich(server: list[str], workspace: Path, jobs: int, db: Path
         workspace=workspace,
         db=str(db),
         server=server,
-        proxy_args=[],
+        proxy=ProxyConfig(),
         operations=DEFAULT_ORPHAN_OPERATIONS,
         interval=5.0,
         jobs=jobs,
@@ -183,7 +184,15 @@ def main() -> None:
             direct_times.append(seconds)
             # The direct client's requests through the proxy alone: splits the overhead into
             # the proxy's share and enrich's own (monitor rounds, queries, summary).
-            proxy = proxy_command([], str(tmp / f"p{round_}.db"), server)
+            proxy = [
+                sys.executable,
+                "-m",
+                "proxy",
+                "--db",
+                str(tmp / f"p{round_}.db"),
+                "--",
+                *server,
+            ]
             proxied_times.append(asyncio.run(direct(proxy, workspace, args.jobs))[0])
             # A fresh database each round: a second run over a full graph would ask nothing.
             enrich_times.append(

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any
+from typing import Any, Protocol
 
 from proxy.config import ProxyConfig
 from proxy.documents import Documents
@@ -43,19 +43,31 @@ class ServerStartError(LspBackoffError):
     """The server command could not be started."""
 
 
-def run_proxy(config: ProxyConfig) -> int:
+def loop_factory() -> Any:
+    """uvloop's event loop where it is installed (not on every platform); else the stdlib's,
+    which works, only slower."""
     try:
         import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
-        factory: Any = uvloop.new_event_loop
-    except ImportError:  # not on every platform; the stdlib loop works, only slower
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
+
+def run_proxy(config: ProxyConfig) -> int:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         try:
             return runner.run(Session(config).run())
         except ServerStartError as exc:
             print(f"lsp-backoff: error: {exc}", file=sys.stderr)
             return 2
+
+
+class ClientOut(Protocol):
+    """Where frames for the client go: our stdout, or a client in this same process."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain_and_close(self) -> None: ...
 
 
 class Session:
@@ -82,14 +94,33 @@ class Session:
         self._server_out_closed = False
         self._pending_at_exit = False
         self._client_eof = False
+        #: What reads the client's side: paused while the server is not reading (flow control).
         self.client_in: Any = None
+        self.client_out: ClientOut
 
     async def run(self) -> int:
+        """The proxy on this process's stdin and stdout, until the server has exited."""
+        loop = asyncio.get_running_loop()
+        await self.start(await open_stdout(loop))
+        await open_stdin(loop, self)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            # Stopped from outside: take the server down the same way as when the client
+            # leaves (stdin closed, then SIGTERM, then SIGKILL), so no orphan is left.
+            loop.add_signal_handler(sig, self._stopped, sig)
+        return await self.finish()
+
+    async def start(self, client_out: ClientOut, *, new_session: bool = False) -> None:
+        """Open the store and spawn the server; from here on ``client_data`` may be fed.
+
+        ``client_out`` receives every frame meant for the client. ``new_session`` starts the
+        server in its own process session, away from the terminal's Ctrl-C (for a client in
+        this same process, which stops the server itself).
+        """
         loop = asyncio.get_running_loop()
         self.loop = loop
         self._done = loop.create_future()
         self.store.start(loop)
-        self.client_out = await open_stdout(loop)
+        self.client_out = client_out
         try:
             transport, _ = await loop.subprocess_exec(
                 lambda: _ServerProtocol(self),
@@ -97,6 +128,7 @@ class Session:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=new_session,
             )
         except OSError as exc:
             await self.store.close()
@@ -105,14 +137,13 @@ class Session:
         self.proc = transport
         self.server_in: Any = transport.get_pipe_transport(0)
         server_out: Any = transport.get_pipe_transport(1)
-        if isinstance(self.client_out, Stdout):
-            self.client_out.on_pause = server_out.pause_reading
-            self.client_out.on_resume = server_out.resume_reading
-        await open_stdin(loop, self)
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            # Stopped from outside: take the server down the same way as when the client
-            # leaves (stdin closed, then SIGTERM, then SIGKILL), so no orphan is left.
-            loop.add_signal_handler(sig, self._stopped, sig)
+        if isinstance(client_out, Stdout):
+            client_out.on_pause = server_out.pause_reading
+            client_out.on_resume = server_out.resume_reading
+
+    async def finish(self) -> int:
+        """Wait for the server's exit, hand the client what is left, close the store."""
+        assert self._done is not None, "start() first"
         await self._done
         await self.client_out.drain_and_close()
         await self.store.close()
@@ -263,10 +294,12 @@ class Session:
 
     # -- flow control --------------------------------------------------------------------
     def pause_client(self) -> None:
-        self.client_in.pause_reading()
+        if self.client_in is not None:
+            self.client_in.pause_reading()
 
     def resume_client(self) -> None:
-        self.client_in.resume_reading()
+        if self.client_in is not None:
+            self.client_in.resume_reading()
 
 
 class _ServerProtocol(asyncio.SubprocessProtocol):

@@ -214,6 +214,28 @@ def edges(
     return result
 
 
+def edge_counts(
+    conn: sqlite3.Connection, *, uri_prefix: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Per operation: current edges, symbols with edges, none and error placeholders — of
+    documents whose URI starts with ``uri_prefix`` (a workspace), or of all."""
+    counts: dict[str, dict[str, int]] = {}
+    for op, kind, rows, symbols in conn.execute(
+        f"""SELECT e.operation, e.kind, count(*), count(DISTINCT e.symbol) FROM edges AS e
+        LEFT JOIN documents AS d ON d.uri = e.document
+        WHERE {_CURRENT.format("e")}
+          AND (:prefix IS NULL OR substr(e.document, 1, length(:prefix)) = :prefix)
+        GROUP BY e.operation, e.kind""",
+        {"prefix": uri_prefix},
+    ):
+        entry = counts.setdefault(op, {"edges": 0, "symbols_with_edges": 0, "none": 0, "error": 0})
+        if kind == "edge":
+            entry["edges"], entry["symbols_with_edges"] = rows, symbols
+        else:
+            entry[kind] = rows
+    return counts
+
+
 def stats(conn: sqlite3.Connection, *, now: float | None = None) -> dict[str, Any]:
     """Counts of current data: totals and per operation (symbols = symbols with data for it)."""
     keys = ("symbols", "edges", "none", "error", "backoff", "skipped")

@@ -2,17 +2,17 @@
 
 ``GraphStore.put_*`` never block and never raise for database trouble: they append to a bounded
 queue (a full queue drops the write and counts it in ``dropped``). The writer thread drains the
-queue in batches, one transaction per batch (the SQL is in ``tracker.store_sql``). A locked, full
+queue in batches, one transaction per batch (the SQL is in ``tracker.store_sql``). A put costs
+the caller a deque append: the writer is woken once per batch, not once per write. A locked, full
 or unwritable database is logged once; the batch is kept and retried with a growing pause, so
 writes resume when they can. Opening and migrating a database, and the reads: ``tracker.queries``.
 """
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import logging
 import os
-import queue
 import sqlite3
 import threading
 import time
@@ -64,7 +64,13 @@ class GraphStore:
         self.dropped = 0
         self._busy_timeout = busy_timeout
         self._clock = clock
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        # Writes, queries and the stop marker, in order. deque.append is atomic, so a put
+        # takes no lock and wakes nobody unless the writer is idle (_wake) or a query or the
+        # stop marker should cut its group-commit pause short (_urgent).
+        self._queue: collections.deque[object] = collections.deque()
+        self._queue_size = queue_size
+        self._wake = threading.Event()
+        self._urgent = threading.Event()
         self._lock = threading.Condition()
         self._enqueued = 0  # writes accepted; guarded by _lock
         self._done = 0  # writes committed (or discarded as unwritable); guarded by _lock
@@ -101,9 +107,7 @@ class GraphStore:
         if thread is None or not thread.is_alive():
             return
         deadline = time.monotonic() + timeout
-        # Full: the writer is stuck on an unwritable database; _abandon below ends it.
-        with contextlib.suppress(queue.Full):
-            self._queue.put(_STOP, timeout=timeout)
+        self._put_control(_STOP)
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             with self._lock:
@@ -130,10 +134,7 @@ class GraphStore:
         if self._thread is None or not self._thread.is_alive():
             raise StoreError("the graph store is not running")
         request = _Query(fn)
-        try:
-            self._queue.put(request, timeout=timeout)
-        except queue.Full as exc:
-            raise StoreError("the graph store is too busy to answer a query") from exc
+        self._put_control(request)
         if not request.done.wait(timeout):
             raise StoreError("the graph store did not answer the query in time")
         if request.error is not None:
@@ -205,22 +206,29 @@ class GraphStore:
     def _put(self, op: Op) -> None:
         if not op or self._closed or self._fatal is not None:
             return  # nothing to write, or nobody drains the queue (closed / fatal, logged)
-        with self._lock:
-            try:
-                self._queue.put_nowait(op)
-            except queue.Full:
-                self.dropped += 1
-                warn = not self._warned_full
+        pending = self._queue
+        if len(pending) >= self._queue_size:
+            self.dropped += 1
+            if not self._warned_full:
                 self._warned_full = True
-            else:
-                self._enqueued += 1
-                return
-        if warn:
-            logger.warning(
-                "graph database %s: write queue full (%d); dropping writes",
-                self.path,
-                self._queue.maxsize,
-            )
+                logger.warning(
+                    "graph database %s: write queue full (%d); dropping writes",
+                    self.path,
+                    self._queue_size,
+                )
+            return
+        idle = not pending
+        with self._lock:  # uncontended but for flush(): cheap
+            self._enqueued += 1
+        pending.append(op)
+        if idle:
+            self._wake.set()
+
+    def _put_control(self, item: object) -> None:
+        """A query or the stop marker: never dropped, and the writer acts on it at once."""
+        self._queue.append(item)
+        self._urgent.set()
+        self._wake.set()
 
     # -- the writer thread -------------------------------------------------------------------
 
@@ -260,11 +268,18 @@ class GraphStore:
 
     def _gather(self, batch: list[Op]) -> object:
         """Fill ``batch`` with queued writes; return a query or stop marker that ends it."""
-        item = self._queue.get()
+        pending = self._queue
+        while not pending:
+            self._wake.wait()
+            self._wake.clear()
         # Group commit: a write rarely comes alone, and one transaction for many is far
-        # cheaper than many small ones. Wait a little for the rest; a query or stop ends it.
-        deadline = time.monotonic() + _GROUP_SECONDS
-        while True:
+        # cheaper than many small ones. Let more gather for a moment — puts meanwhile wake
+        # nobody; a query or the stop marker cuts the pause short.
+        if not self._urgent.is_set():
+            self._urgent.wait(_GROUP_SECONDS)
+        self._urgent.clear()
+        while pending and len(batch) < _BATCH:
+            item = pending.popleft()
             if item is _STOP or isinstance(item, _Query):
                 return item
             if callable(item):  # a deferred put: its rows are built here, off the caller
@@ -274,12 +289,7 @@ class GraphStore:
                     logger.error("graph database %s: dropping a write: %s", self.path, exc)
                     item = ()
             batch.append(item)  # type: ignore[arg-type]
-            if len(batch) >= _BATCH:
-                return None
-            try:
-                item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
-            except queue.Empty:
-                return None
+        return None
 
     def _open(self) -> bool:
         try:

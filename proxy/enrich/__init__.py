@@ -2,21 +2,24 @@
 
 `add_command(subparsers, add_proxy_options)` registers the subcommand; proxy/cli.py owns the rest
 of the command line and puts the server command (after `--`) in `args.server`. The proxy options
-(`--backoff-base`, `--timeout`, …) are handed on verbatim to the proxy this command launches.
+(`--backoff-base`, `--timeout`, …) configure the proxy session this command runs in-process.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from proxy.config import ProxyConfig
+from proxy.config import ConfigError, ProxyConfig
+from proxy.logs import SERVER_LOGGER
 from tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
 
+from .client import PROXY_LOGGER
 from .runner import EnrichOptions, run_enrich
 
 EXAMPLE = """\
@@ -95,53 +98,53 @@ def _positive(text: str) -> float:
     return value
 
 
-def proxy_argv(args: argparse.Namespace, actions: Sequence[argparse.Action]) -> list[str]:
-    """The proxy options the user gave, back as argv; defaults are left out so a --config
-    file still decides them. --db is passed separately, always."""
-    argv: list[str] = []
-    for action in actions:
-        if action.dest in ("db", "no_db", "help") or not action.option_strings:
-            continue
-        value = getattr(args, action.dest, action.default)
-        if value == action.default or value is None:
-            continue
-        option = action.option_strings[-1]
-        if action.nargs == 0:
-            argv.append(option)  # store_true / store_const flags
-        elif isinstance(value, list):
-            for item in value:
-                argv += [option, str(item)]
-        else:
-            argv += [option, str(value)]
-    return argv
-
-
 def run(args: argparse.Namespace) -> int:
     """Handler for `lsp-backoff enrich`; returns the exit status."""
+    try:
+        options = build_options(args)
+    except _UsageError as exc:
+        print(f"lsp-backoff enrich: {exc}", file=sys.stderr)
+        return 2
+    # pygls logs every server notification it has no handler for (publishDiagnostics,
+    # $/progress, …) as a warning; those lines would drown the progress output.
+    logging.getLogger("pygls").setLevel(logging.ERROR)
+    with _proxy_logging(options.proxy):
+        return run_enrich(options)
+
+
+class _UsageError(Exception):
+    """A command line enrich cannot run with; the message is one line."""
+
+
+def build_options(args: argparse.Namespace) -> EnrichOptions:
+    """The run's options from the command line; the proxy's settings exactly as
+    `lsp-backoff -- SERVER` would read them (options given, then --config, then defaults)."""
     server = list(getattr(args, "server", None) or [])
     if server and server[0] == "--":
         server = server[1:]
     if not server:
-        return _usage("no server command: lsp-backoff enrich WORKSPACE [options] -- SERVER ARGS…")
+        raise _UsageError(
+            "no server command: lsp-backoff enrich WORKSPACE [options] -- SERVER ARGS…"
+        )
     if getattr(args, "no_db", False):
-        return _usage("--no-db cannot be used with enrich: its results live in the database")
+        raise _UsageError("--no-db cannot be used with enrich: its results live in the database")
     workspace = Path(args.workspace).resolve()
     if not workspace.is_dir():
-        return _usage(f"not a directory: {args.workspace}")
-    # The settings as the proxy will see them (--config TOML included; ConfigError is reported
-    # by cli.py). The database default is the proxy's own: --db, $LSP_BACKOFF_DB, else the
-    # per-workspace file the proxy would pick for this workspace folder.
+        raise _UsageError(f"not a directory: {args.workspace}")
+    # ConfigError (a bad value, a bad --config file) is reported by cli.py. The database
+    # default is the proxy's own: --db, $LSP_BACKOFF_DB, else the per-workspace file the proxy
+    # would pick for this workspace folder.
     config = ProxyConfig.from_args(args)
     db = config.database_path(str(workspace))
     if db is None:
-        return _usage("enrich needs a database file")
+        raise _UsageError("enrich needs a database file")
     if args.jobs < 1:
-        return _usage("--jobs must be at least 1")
-    options = EnrichOptions(
+        raise _UsageError("--jobs must be at least 1")
+    return EnrichOptions(
         workspace=workspace,
         db=str(Path(db).resolve()),
         server=server,
-        proxy_args=proxy_argv(args, getattr(args, "enrich_proxy_actions", [])),
+        proxy=config,
         operations=tuple(args.operation or DEFAULT_ORPHAN_OPERATIONS),
         interval=args.interval,
         jobs=args.jobs,
@@ -153,13 +156,32 @@ def run(args: argparse.Namespace) -> int:
         timeout=config.timeout,
         json=args.json,
     )
-    # cli.py sets the root logger from --log-level, which is meant for the proxy we launch.
-    # pygls logs every server notification it has no handler for (publishDiagnostics,
-    # $/progress, …) as a warning; those lines would drown the progress output.
-    logging.getLogger("pygls").setLevel(logging.ERROR)
-    return run_enrich(options)
 
 
-def _usage(message: str) -> int:
-    print(f"lsp-backoff enrich: {message}", file=sys.stderr)
-    return 2
+@contextlib.contextmanager
+def _proxy_logging(config: ProxyConfig) -> Iterator[None]:
+    """The proxy's log lines (failures, the server's stderr) stay off the progress display:
+    they go to --log-file when one is given, and otherwise only into the tail enrich keeps to
+    explain a server's death. The loggers are as they were afterwards."""
+    proxy_log, server_log = logging.getLogger(PROXY_LOGGER), logging.getLogger(SERVER_LOGGER)
+    saved = (proxy_log.level, proxy_log.propagate, server_log.level)
+    handler: logging.Handler | None = None
+    if config.log_file:
+        try:
+            handler = logging.FileHandler(config.log_file, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot open log file {config.log_file}: {exc.strerror}") from exc
+        handler.setFormatter(logging.Formatter("lsp-backoff %(asctime)s %(levelname)s %(message)s"))
+        proxy_log.addHandler(handler)
+    proxy_log.setLevel(getattr(logging, config.log_level.upper()))
+    proxy_log.propagate = False
+    server_log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        proxy_log.setLevel(saved[0])
+        proxy_log.propagate = saved[1]
+        server_log.setLevel(saved[2])
+        if handler is not None:
+            proxy_log.removeHandler(handler)
+            handler.close()

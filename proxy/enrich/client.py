@@ -1,8 +1,9 @@
-"""The LSP client side of `lsp-backoff enrich`: one proxy+server process and typed requests to it.
+"""The LSP client side of `lsp-backoff enrich`: a proxy session in this process, and typed requests.
 
-`ProxyConnection` launches `python -m proxy <proxy options> --db DB -- SERVER…` and speaks LSP to
-it with a pygls LanguageClient, so every tracked request passes the same tracker, short-circuit
-and graph code an editor session uses; nothing here writes to the database. It knows how to turn
+`ProxyConnection` runs the proxy's own :class:`proxy.session.Session` (the one
+`lsp-backoff -- SERVER` runs) in this process and speaks LSP to it with a pygls LanguageClient,
+so every tracked request passes the same tracker, short-circuit and graph code an editor session
+uses; nothing here writes to the database. It knows how to turn
 an (operation, position) into the right request and how to reach the proxy-private requests
 (`lspBackoff/flush`, `lspBackoff/stats`). It has no scheduling policy: that is monitor.py's.
 """
@@ -12,13 +13,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import sys
-from collections.abc import Coroutine, Sequence
+import logging
+import os
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.io_ import run_async
 from pygls.lsp.client import LanguageClient
+
+from proxy.config import ProxyConfig
+from proxy.session import ServerStartError, Session
 
 from .files import language_id
 
@@ -49,21 +55,19 @@ CAPABILITIES = types.ClientCapabilities(
     ),
 )
 
-#: How many lines of the proxy's stderr are kept to explain a failure to start or a crash.
+#: How many lines the proxy and the server logged are kept, to explain a failure or a crash.
 STDERR_TAIL = 20
+#: The proxy's loggers (routing, store, session, the server's stderr) all sit under this name.
+PROXY_LOGGER = "lsp_backoff"
 
 
 class ServerDied(Exception):
-    """The proxy (or the server behind it) exited while enrich still needed it."""
+    """The server exited (or could not start) while enrich still needed it."""
 
 
 class _Client(LanguageClient):
     def __init__(self) -> None:
         super().__init__("lsp-backoff-enrich", "1")
-        self.exited = asyncio.Event()
-
-    async def server_exit(self, server: asyncio.subprocess.Process) -> None:
-        self.exited.set()
 
 
 def _register_handlers(client: _Client) -> None:
@@ -96,44 +100,99 @@ def _register_handlers(client: _Client) -> None:
         return None
 
 
-class ProxyConnection:
-    """One running `python -m proxy … -- SERVER` and the initialized LSP session with it."""
+class _ToClient:
+    """The session's client side: frames for the client go into the reader pygls consumes."""
 
-    def __init__(self, command: Sequence[str], workspace: Path, request_timeout: float) -> None:
-        self.command = list(command)
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self.reader = reader
+
+    def write(self, data: bytes) -> None:
+        self.reader.feed_data(data)
+
+    async def drain_and_close(self) -> None:
+        self.reader.feed_eof()
+
+
+class _ToSession:
+    """pygls' writer: the client's frames go straight into the session, as if read from stdin."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def write(self, data: bytes) -> None:
+        self.session.client_data(data)
+
+    def close(self) -> None:
+        self.session.client_eof()
+
+
+class _Tail(logging.Handler):
+    """Keeps the last lines the proxy and the server logged, to explain a failure."""
+
+    def __init__(self, lines: collections.deque[str]) -> None:
+        super().__init__(logging.INFO)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+class ProxyConnection:
+    """One proxy session in this process, its server, and the initialized LSP session with it.
+
+    The proxy runs here, on this event loop: a pygls client writes its frames straight into
+    :class:`proxy.session.Session` (the code ``lsp-backoff -- SERVER`` runs on stdin/stdout),
+    which forwards them to the server's pipes, tracks, short-circuits and records them, and
+    hands the server's frames back through an in-memory reader. One hop less than a proxy
+    process: no second interpreter to start, no extra pipe per message.
+    """
+
+    def __init__(self, config: ProxyConfig, workspace: Path, request_timeout: float) -> None:
+        self.config = config
         self.workspace = workspace
         self.request_timeout = request_timeout
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._client = _Client()
         _register_handlers(self._client)
-        self._drain: asyncio.Task[None] | None = None
+        self._session: Session | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._tail = _Tail(self.stderr_tail)
+        self.exited = asyncio.Event()
+        self.returncode: int | None = None
         #: The proxy's counters as last fetched: all that is left of them once it has died.
         self.last_stats: dict[str, int] = {}
 
-    @property
-    def exited(self) -> asyncio.Event:
-        return self._client.exited
-
-    @property
-    def returncode(self) -> int | None:
-        server = self._client._server
-        return None if server is None else server.returncode
-
     async def start(self) -> None:
-        """Launch the proxy and run the initialize handshake."""
-        # A new session keeps a terminal's Ctrl-C away from the proxy: enrich shuts it down
-        # itself so the proxy can flush its database first.
-        await self._client.start_io(self.command[0], *self.command[1:], start_new_session=True)
-        process = self._client._server
-        if process is not None and process.stderr is not None:
-            # pygls pipes stderr and never reads it; a full pipe would stall the proxy.
-            self._drain = asyncio.create_task(self._drain_stderr(process.stderr))
+        """Start the proxy session (and with it the server), then the initialize handshake."""
+        logging.getLogger(PROXY_LOGGER).addHandler(self._tail)
+        session = Session(self.config)
+        reader = asyncio.StreamReader()
+        try:
+            # Its own process session keeps a terminal's Ctrl-C away from the server: enrich
+            # stops it itself, after the requests in flight.
+            await session.start(_ToClient(reader), new_session=True)
+        except ServerStartError as exc:
+            self.returncode = 2
+            self.exited.set()
+            raise ServerDied(str(exc)) from exc
+        self._session = session
+        protocol = self._client.protocol
+        protocol.set_writer(_ToSession(session))
+        reading = asyncio.create_task(
+            run_async(
+                stop_event=self._client._stop_event,
+                reader=reader,
+                protocol=protocol,
+                error_handler=self._client.report_server_error,
+            )
+        )
+        self._tasks = [reading, asyncio.create_task(self._watch(session, reading))]
         root = self.workspace.as_uri()
         await self.request(
             self._client.initialize_async(
                 types.InitializeParams(
                     capabilities=CAPABILITIES,
-                    process_id=None,
+                    process_id=os.getpid(),
                     root_uri=root,
                     root_path=str(self.workspace),
                     workspace_folders=[
@@ -145,16 +204,23 @@ class ProxyConnection:
         )
         self._client.initialized(types.InitializedParams())
 
-    async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            self.stderr_tail.append(line.decode("utf-8", "replace").rstrip())
+    async def _watch(self, session: Session, reading: asyncio.Task[None]) -> None:
+        """When the server has exited: let the reader take the proxy's last answers (pending
+        requests get an error each), fail what is still waiting, and say so."""
+        self.returncode = await session.finish()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(reading), 1.0)
+        reason = self.describe_exit()
+        for future in self._client.protocol._request_futures.values():
+            if not future.done():
+                future.set_exception(ServerDied(reason))
+        self.exited.set()
 
     async def request(self, awaitable: Any) -> Any:
-        """Await one response; ServerDied if the process exits first, TimeoutError past the bound.
+        """Await one response; ServerDied if the server exits first, TimeoutError past the bound.
 
         The proxy enforces --timeout itself and answers -32803; the bound here is only a backstop
-        against a proxy that stops answering altogether. No extra task per request: pygls fails
-        every pending request with a RuntimeError when the process exits, so nothing hangs.
+        against a session that stops answering altogether.
         """
         if self.exited.is_set():
             # A request written after the exit would never be answered nor failed.
@@ -163,16 +229,12 @@ class ProxyConnection:
             elif isinstance(awaitable, asyncio.Future):
                 awaitable.cancel()
             raise ServerDied(self.describe_exit())
-        try:
-            async with asyncio.timeout(self.request_timeout):
-                return await awaitable
-        except RuntimeError as exc:  # "Server process … exited", "Client has been stopped."
-            raise ServerDied(self.describe_exit()) from exc
+        async with asyncio.timeout(self.request_timeout):
+            return await awaitable
 
     def describe_exit(self) -> str:
         tail = " | ".join(list(self.stderr_tail)[-3:])
-        status = self.returncode
-        return f"proxy exited (status {status})" + (f": {tail}" if tail else "")
+        return f"server exited (status {self.returncode})" + (f": {tail}" if tail else "")
 
     def open(self, path: Path, text: str) -> None:
         self._client.text_document_did_open(
@@ -249,24 +311,22 @@ class ProxyConnection:
         return stats
 
     async def close(self, grace: float = 5.0) -> None:
-        """shutdown + exit, then wait for the process; kill it if it lingers past `grace`."""
-        if not self.exited.is_set():
+        """shutdown + exit, then wait for the server; the proxy stops it if it lingers."""
+        session = self._session
+        if session is not None and not self.exited.is_set():
             with contextlib.suppress(Exception):  # a dying server cannot spoil the cleanup
                 await asyncio.wait_for(self.request(self._client.shutdown_async(None)), grace)
                 self._client.exit(None)
-        process = self._client._server
-        if process is not None and process.returncode is None:
-            try:
-                await asyncio.wait_for(process.wait(), grace)
-            except TimeoutError:
-                process.kill()
-        with contextlib.suppress(Exception):  # stop() re-raises nothing we could act on
-            await asyncio.wait_for(self._client.stop(), grace)
-        if self._drain is not None:
-            # The last lines often explain a death: read them to EOF, briefly.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._drain), 1.0)
-            self._drain.cancel()
+            # As when an editor closes the pipe: the server's stdin is closed, then SIGTERM
+            # after a grace period, then SIGKILL; the session ends when the server has exited.
+            session.client_eof()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.exited.wait(), grace + 15)
+        self._client._stop_event.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        logging.getLogger(PROXY_LOGGER).removeHandler(self._tail)
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -280,8 +340,3 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 def _field(value: Any, name: str) -> Any:
     return _as_dict(value).get(name)
-
-
-def proxy_command(proxy_args: Sequence[str], db: str, server: Sequence[str]) -> list[str]:
-    """The argv that runs the proxy in front of `server`, recording into `db`."""
-    return [sys.executable, "-m", "proxy", *proxy_args, "--db", db, "--", *server]

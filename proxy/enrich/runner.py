@@ -1,15 +1,17 @@
 """The `lsp-backoff enrich` run: start the proxy, phase 1 (open files, documentSymbol), phase 2
 (the monitor), the summary — plus Ctrl-C and server restarts around all of it.
 
-The proxy+server is one child process in its own session; when it dies the run restarts it after
-1, 2, 4 s (at most RESTARTS times), re-opens the files opened so far and resumes. Everything the
-proxy recorded stays in the database, so an interrupted run continues where it stopped.
+The proxy session runs in this process; the server is its child, in its own process session.
+When the server dies the run restarts it after 1, 2, 4 s (at most len(RESTART_DELAYS) times),
+re-opens the files opened so far and resumes. Everything the proxy recorded stays in the
+database, so an interrupted run continues where it stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sqlite3
 import sys
@@ -21,10 +23,12 @@ from typing import Any
 
 from pygls.exceptions import JsonRpcException
 
+from proxy.config import ProxyConfig
+from proxy.session import loop_factory
 from tracker import queries
 from tracker.errors import LspBackoffError
 
-from .client import ProxyConnection, ServerDied, proxy_command
+from .client import ProxyConnection, ServerDied
 from .files import list_files
 from .monitor import Monitor
 from .progress import Progress, make_progress
@@ -46,7 +50,8 @@ class EnrichOptions:
     workspace: Path
     db: str
     server: list[str]
-    proxy_args: list[str]
+    #: The proxy's settings (backoff, timeout, logging); its db and server are the two above.
+    proxy: ProxyConfig
     operations: tuple[str, ...]
     interval: float
     jobs: int
@@ -63,7 +68,9 @@ class Runner:
     def __init__(self, options: EnrichOptions, progress: Progress | None = None) -> None:
         self.options = options
         self.progress = progress if progress is not None else make_progress()
-        self.command = proxy_command(options.proxy_args, options.db, options.server)
+        self.config = dataclasses.replace(
+            options.proxy, db=options.db, no_db=False, server=tuple(options.server)
+        )
         self.opened: list[Path] = []
         self.restarts = 0
         self.symbols = 0
@@ -81,7 +88,7 @@ class Runner:
 
     def _new_connection(self) -> ProxyConnection:
         # The backstop outlives the proxy's own --timeout so that the proxy's answer wins.
-        return ProxyConnection(self.command, self.options.workspace, self.options.timeout + 15)
+        return ProxyConnection(self.config, self.options.workspace, self.options.timeout + 15)
 
     async def _start(self) -> None:
         connection = self._new_connection()
@@ -267,7 +274,8 @@ def run_enrich(options: EnrichOptions) -> int:
             return EXIT_INTERRUPTED
 
     try:
-        return asyncio.run(main())
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            return runner.run(main())
     except (EnrichError, LspBackoffError) as exc:
         print(f"lsp-backoff enrich: {exc}", file=sys.stderr)
         return 1

@@ -42,35 +42,18 @@ def build_summary(
     interrupted: bool,
 ) -> dict[str, Any]:
     prefix = workspace.as_uri() + "/"
-    per_op: dict[str, dict[str, Any]] = {
-        op: {
-            "edges": 0,
-            "symbols_with_edges": set(),
-            "none": 0,
-            "error": 0,
-            "missing": 0,
-            "backoff": 0,
-        }
-        for op in operations
-    }
-    for row in queries.edges(db):
-        counts = per_op.get(row["operation"])
-        if counts is None or not str(row["uri"]).startswith(prefix):
-            continue
-        kind = row["kind"]
-        if kind == "edge":
-            counts["edges"] += 1
-            counts["symbols_with_edges"].add(row["symbol"])
-        elif kind in ("none", "error"):
-            counts[kind] += 1
+    recorded = queries.edge_counts(db, uri_prefix=prefix)
+    per_op: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        counts = {"edges": 0, "symbols_with_edges": 0, "none": 0, "error": 0}
+        counts.update(recorded.get(op, {}))
+        per_op[op] = {**counts, "missing": 0, "backoff": 0}
     for row in queries.orphans(db, operations=tuple(operations)):
         if str(row["uri"]).startswith(prefix):
             counts = per_op[row["operation"]]
             counts["missing"] += 1
             if row["state"] != "ready":
                 counts["backoff"] += 1
-    for counts in per_op.values():
-        counts["symbols_with_edges"] = len(counts["symbols_with_edges"])
     backoff = sum(c["backoff"] for c in per_op.values())
     missing = sum(c["missing"] for c in per_op.values())
     requests = {"sent": monitor.counts.sent, "errors": monitor.counts.errors}

@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from lsprotocol import types
 
 from proxy import cli, enrich
+from proxy.config import ProxyConfig
 from proxy.enrich import monitor as monitor_module
 from proxy.enrich.asking import Asked, pick_item
 from proxy.enrich.monitor import Monitor
@@ -176,13 +178,42 @@ def test_pick_item_prefers_the_symbol_s_own_position() -> None:
     assert pick_item([], 9, 4) is None
 
 
-def test_only_given_proxy_options_are_handed_on() -> None:
+def test_the_proxy_session_gets_the_proxy_settings(tmp_path: Any) -> None:
+    """Options given win over --config, which wins over defaults — as for `lsp-backoff -- S`."""
+    config = tmp_path / "proxy.toml"
+    config.write_text("backoff-base = 9\ntimeout = 7\n")
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     enrich.add_command(sub, cli.add_proxy_options)
     args = parser.parse_args(
-        ["enrich", "ws", "--backoff-base", "0.2", "--log-messages", "--db", "x.db", "--jobs", "3"]
-    )
-    argv = enrich.proxy_argv(args, args.enrich_proxy_actions)
-    assert argv == ["--backoff-base", "0.2", "--log-messages"]
-    assert args.jobs == 3 and args.func is enrich.run
+        ["enrich", str(tmp_path), "--backoff-base", "0.2", "--log-messages", "--db", "x.db",
+         "--config", str(config), "--jobs", "3"]
+    )  # fmt: skip
+    args.server = ["--", "srv", "--stdio"]
+    options = enrich.build_options(args)
+    assert options.server == ["srv", "--stdio"]
+    assert options.db == str((Path.cwd() / "x.db").resolve())
+    proxy = options.proxy
+    assert (proxy.backoff_base, proxy.timeout, proxy.log_messages) == (0.2, 7.0, True)
+    assert proxy.max_retries == ProxyConfig().max_retries
+    assert (options.backoff_base, options.timeout, options.jobs) == (0.2, 7.0, 3)
+    assert args.func is enrich.run
+
+
+@pytest.mark.parametrize(
+    ("extra", "server", "message"),
+    [
+        ([], [], "no server command"),
+        (["--no-db"], ["srv"], "--no-db cannot be used"),
+        (["--jobs", "0"], ["srv"], "--jobs must be at least 1"),
+    ],
+)
+def test_command_lines_enrich_cannot_run_with(
+    tmp_path: Any, extra: list[str], server: list[str], message: str
+) -> None:
+    parser = argparse.ArgumentParser()
+    enrich.add_command(parser.add_subparsers(), cli.add_proxy_options)
+    args = parser.parse_args(["enrich", str(tmp_path), *extra])
+    args.server = server
+    with pytest.raises(enrich._UsageError, match=message):
+        enrich.build_options(args)
