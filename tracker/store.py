@@ -65,11 +65,12 @@ class GraphStore:
         self._busy_timeout = busy_timeout
         self._clock = clock
         # Writes, queries and the stop marker, in order. deque.append is atomic, so a put
-        # takes no lock and wakes nobody unless the writer is idle (_wake) or a query or the
+        # wakes nobody unless the writer sleeps on an empty queue (_wake) or a query or the
         # stop marker should cut its group-commit pause short (_urgent).
         self._queue: collections.deque[object] = collections.deque()
         self._queue_size = queue_size
         self._wake = threading.Event()
+        self._sleeping = False  # the writer waits on _wake for the queue to fill
         self._urgent = threading.Event()
         self._lock = threading.Condition()
         self._enqueued = 0  # writes accepted; guarded by _lock
@@ -217,11 +218,10 @@ class GraphStore:
                     self._queue_size,
                 )
             return
-        idle = not pending
-        with self._lock:  # uncontended but for flush(): cheap
+        with self._lock:  # uncontended but for flush() and the writer's count: cheap
             self._enqueued += 1
         pending.append(op)
-        if idle:
+        if self._sleeping:  # read after the append: see _gather
             self._wake.set()
 
     def _put_control(self, item: object) -> None:
@@ -270,7 +270,12 @@ class GraphStore:
         """Fill ``batch`` with queued writes; return a query or stop marker that ends it."""
         pending = self._queue
         while not pending:
-            self._wake.wait()
+            # Announce the sleep, then look again: a put either lands before that second
+            # look (no sleep) or sees _sleeping and wakes us. No put is ever missed.
+            self._sleeping = True
+            if not pending:
+                self._wake.wait()
+            self._sleeping = False
             self._wake.clear()
         # Group commit: a write rarely comes alone, and one transaction for many is far
         # cheaper than many small ones. Let more gather for a moment — puts meanwhile wake

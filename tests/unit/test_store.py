@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import signal
@@ -392,3 +393,63 @@ def test_withdraw_removes_only_the_matching_placeholder(store: GraphStore, db: P
     conn = sqlite3.connect(db)
     left = conn.execute("SELECT symbol, operation FROM edges ORDER BY 1, 2").fetchall()
     assert left == [(sym(1).key, "outgoing_calls"), (sym(2).key, "incoming_calls")]
+
+
+def test_every_put_reaches_the_writer_whatever_the_interleaving(store: GraphStore) -> None:
+    """Puts from two threads racing the writer's sleep and its commits: every flush completes.
+
+    A put that misses a going-to-sleep writer would leave the queue unread (until a query or
+    close) and flush() would time out: that is what this interleaving hunts for.
+    """
+    per_thread = 20_000
+
+    def produce(slot: int) -> None:
+        pause = threading.Event()
+        for i in range(per_thread):
+            store.put_symbols([sym(slot * per_thread + i)], "request")
+            if i % 50 == 0:
+                pause.wait(0.0002 * (i % 7))  # vary the rhythm against the writer's
+
+    threads = [threading.Thread(target=produce, args=(n,)) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    flushed: list[bool] = []
+    while any(thread.is_alive() for thread in threads):
+        flushed.append(store.flush(timeout=5))
+    for thread in threads:
+        thread.join()
+    assert flushed and all(flushed)
+    assert store.flush(timeout=5)
+    rows = store.query(lambda conn: conn.execute("SELECT count(*) FROM symbols").fetchone()[0])
+    assert rows + store.dropped == 2 * per_thread
+
+
+def test_a_put_landing_as_the_writer_falls_asleep_still_wakes_it(db: Path) -> None:
+    """The interleaving behind a lost wake-up, forced: the put decides while the queue still
+    holds an earlier write, and appends only once the writer has committed that write and
+    gone back to sleep on an empty queue."""
+    store = GraphStore(db)
+    done = threading.Event()
+
+    class SlowQueue(collections.deque):  # type: ignore[type-arg]
+        slow = False
+
+        def append(self, item: object) -> None:
+            if self.slow:
+                self.slow = False
+                with store._lock:  # the earlier write is committed …
+                    store._lock.wait_for(lambda: store._done >= 1, timeout=5)
+                done.wait(0.05)  # … and the writer is back waiting for more
+            super().append(item)
+
+    queue = SlowQueue()
+    store._queue = queue
+    store.start()
+    try:
+        store.put_symbols([sym(1)], "request")
+        queue.slow = True
+        store.put_symbols([sym(2)], "request")
+        assert store.flush(timeout=5)
+    finally:
+        store.close()
+    assert count(db, "symbols") == 2
