@@ -116,7 +116,7 @@ def build_subcommand_parser(command: str) -> argparse.ArgumentParser:
     parser = _Parser(prog="lsp-backoff")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     graph_cli.add_commands(sub)
-    if command == "enrich":  # imported only when asked: it pulls in pygls and lsprotocol
+    if command == "enrich":  # imported only when asked: it pulls in the session and rich
         from proxy import enrich
 
         enrich.add_command(sub, add_proxy_options)

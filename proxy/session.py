@@ -159,16 +159,19 @@ class Session:
 
     # -- client → server -----------------------------------------------------------------
     def client_data(self, data: bytes) -> None:
-        router = self.router
+        if self._client_eof:
+            return  # the client said it is done; a client in this process may still write
+        router, server_in = self.router, self.server_in
         for item in self._client_parser.feed(data):
             if isinstance(item, Frame):
                 actions = router.from_client(item)
-                if actions is None:
-                    self.server_in.write(item.raw)
-                else:
+                if actions is not None:
                     self._execute(actions)
+                elif not server_in.is_closing():  # closed: the server is gone, see server_exited
+                    server_in.write(item.raw)
             elif isinstance(item, Piece):
-                self.server_in.write(item.data)
+                if not server_in.is_closing():
+                    server_in.write(item.data)
             else:
                 self._junk("client", item)
         self._schedule_drain()

@@ -105,9 +105,6 @@ def run(args: argparse.Namespace) -> int:
     except _UsageError as exc:
         print(f"lsp-backoff enrich: {exc}", file=sys.stderr)
         return 2
-    # pygls logs every server notification it has no handler for (publishDiagnostics,
-    # $/progress, …) as a warning; those lines would drown the progress output.
-    logging.getLogger("pygls").setLevel(logging.ERROR)
     with _proxy_logging(options.proxy):
         return run_enrich(options)
 

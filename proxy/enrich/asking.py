@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lsprotocol import types
-
 from .client import ProxyConnection
 
 CALL_OPERATIONS = frozenset({"incoming_calls", "outgoing_calls"})
@@ -158,12 +156,11 @@ class Asker:
                 self._record((symbol, op), outcomes[op])
 
 
-def pick_item(
-    items: list[types.CallHierarchyItem], line: int, character: int
-) -> types.CallHierarchyItem | None:
+def pick_item(items: list[Any], line: int, character: int) -> dict[str, Any] | None:
     """The item declared at the symbol's own position, else the server's first choice."""
+    items = [item for item in items if isinstance(item, dict)]
     for item in items:
-        start = item.selection_range.start
-        if (start.line, start.character) == (line, character):
+        start = (item.get("selectionRange") or {}).get("start") or {}
+        if (start.get("line"), start.get("character")) == (line, character):
             return item
     return items[0] if items else None

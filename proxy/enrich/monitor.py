@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pygls.exceptions import JsonRpcException
-
 from tracker import queries
 
 from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session
 from .client import ServerDied
+from .jsonrpc import ResponseError
 from .progress import Progress
 
 #: An empty answer is asked again (after the backoff base) at most this often: that is what turns
@@ -103,6 +102,13 @@ class Monitor:
         while not stop.is_set():
             if self.session.connection.exited.is_set():
                 await self.drain()
+                # The session committed everything before it ended, so the database alone
+                # tells whether a new server is needed (a death's failure may have been the
+                # last thing left: then the run is over, no restart).
+                settled, _, _ = self._plan(self.asker.seq)
+                if settled.done:
+                    self.last = settled
+                    break
                 await self.session.revive()
             try:
                 self.last = await self._round()
@@ -140,8 +146,19 @@ class Monitor:
         connection = self.session.connection
         await connection.flush()
         # Counters die with a proxy; fetching them each round keeps a restart from losing them.
-        with contextlib.suppress(ServerDied, TimeoutError, JsonRpcException):
+        with contextlib.suppress(ServerDied, TimeoutError, ResponseError):
             await connection.stats()
+        result, locate, calls = self._plan(snapshot)
+        for row in locate:
+            self.asker.locate(row)
+        for row, ops in calls.values():
+            self.asker.call_hierarchy(row, ops)
+        return result
+
+    def _plan(
+        self, snapshot: int
+    ) -> tuple[RoundResult, list[dict[str, Any]], dict[str, tuple[dict[str, Any], set[str]]]]:
+        """What the database says is missing, and which of it to ask now (nothing is sent)."""
         rows = [
             row
             for row in queries.orphans(self.db, operations=self.query_operations, ready_only=False)
@@ -185,11 +202,7 @@ class Monitor:
             else:
                 locate.append(row)
                 result.asked += 1
-        for row in locate:
-            self.asker.locate(row)
-        for row, ops in calls.values():
-            self.asker.call_hierarchy(row, ops)
-        return result
+        return result, locate, calls
 
     def _gives_up_waiting(
         self, row: dict[str, Any], record: Asked | None, now: float, mono: float

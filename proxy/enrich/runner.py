@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pygls.exceptions import JsonRpcException
-
 from proxy.config import ProxyConfig
 from proxy.session import loop_factory
 from tracker import queries
@@ -30,6 +28,7 @@ from tracker.errors import LspBackoffError
 
 from .client import ProxyConnection, ServerDied
 from .files import list_files
+from .jsonrpc import ResponseError
 from .monitor import Monitor
 from .progress import Progress, make_progress
 from .summary import build_summary, print_summary
@@ -95,9 +94,9 @@ class Runner:
         self._connection = connection
         try:
             await connection.start()
-        except (ServerDied, TimeoutError, OSError, JsonRpcException) as exc:
+        except (ServerDied, TimeoutError, OSError, ResponseError) as exc:
             await connection.close(grace=1.0)
-            detail = connection.describe_exit() if isinstance(exc, JsonRpcException) else str(exc)
+            detail = connection.describe_exit() if isinstance(exc, ResponseError) else str(exc)
             raise EnrichError(f"cannot start {' '.join(self.options.server)}: {detail}") from exc
 
     async def revive(self) -> None:
@@ -166,7 +165,7 @@ class Runner:
         except Exception:  # an error answer for one file must not stop the run
             self.symbol_errors += 1
             return
-        self.symbols += _count_symbols(result or [])
+        self.symbols += _count_symbols(result if isinstance(result, list) else [])
 
     async def run(self) -> int:
         started = time.monotonic()
@@ -196,9 +195,12 @@ class Runner:
             interrupted = self.stop.is_set()
             if interrupted and monitor is not None:
                 await _bounded(monitor.drain(), INTERRUPT_GRACE, monitor)
-            await self.connection.flush()
-            with contextlib.suppress(JsonRpcException):  # counters are informative only
-                await self.connection.stats()
+            # A session that ended with its server committed everything first (the counters
+            # then are the last ones fetched).
+            with contextlib.suppress(ServerDied):
+                await self.connection.flush()
+                with contextlib.suppress(ResponseError):  # counters are informative only
+                    await self.connection.stats()
             self._keep_stats(self.connection)
             summary = build_summary(
                 db,
@@ -243,7 +245,8 @@ def _count_symbols(result: Sequence[Any]) -> int:
     """DocumentSymbol trees count every node; flat SymbolInformation lists count each entry."""
     total = 0
     for entry in result:
-        total += 1 + _count_symbols(getattr(entry, "children", None) or [])
+        children = entry.get("children") if isinstance(entry, dict) else None
+        total += 1 + _count_symbols(children if isinstance(children, list) else [])
     return total
 
 

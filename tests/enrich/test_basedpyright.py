@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from enrich_helpers import ROOT, env
-from lsprotocol import types
+from lsprotocol import converters, types
 from pygls.lsp.client import LanguageClient
 
 from proxy.enrich.client import CAPABILITIES
@@ -71,7 +71,10 @@ async def direct_answers(symbols: list[dict[str, Any]]) -> dict[tuple[str, str],
     root = EXAMPLES.as_uri()
     await client.initialize_async(
         types.InitializeParams(
-            capabilities=CAPABILITIES,
+            # The capabilities enrich advertises, typed for pygls.
+            capabilities=converters.get_converter().structure(
+                CAPABILITIES, types.ClientCapabilities
+            ),
             root_uri=root,
             workspace_folders=[types.WorkspaceFolder(uri=root, name="examples")],
         )

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsprotocol import types
 
 from proxy import cli, enrich
 from proxy.config import ProxyConfig
@@ -39,15 +38,14 @@ class FakeConnection:
 
     async def prepare_call_hierarchy(self, uri: str, line: int, character: int) -> list[Any]:
         self.sent.append(("prepare_call_hierarchy", uri))
-        where = types.Range(
-            start=types.Position(line=line, character=character),
-            end=types.Position(line=line, character=character + 1),
-        )
-        return [types.CallHierarchyItem(name="f", kind=types.SymbolKind.Function, uri=uri,
-                                        range=where, selection_range=where)]  # fmt: skip
+        where = {
+            "start": {"line": line, "character": character},
+            "end": {"line": line, "character": character + 1},
+        }
+        return [{"name": "f", "kind": 12, "uri": uri, "range": where, "selectionRange": where}]
 
     async def calls(self, operation: str, item: Any) -> Any:
-        self.sent.append((operation, item.uri))
+        self.sent.append((operation, item["uri"]))
         return []
 
 
@@ -166,16 +164,15 @@ def test_verdicts() -> None:
 
 
 def test_pick_item_prefers_the_symbol_s_own_position() -> None:
-    def item(line: int) -> types.CallHierarchyItem:
-        where = types.Range(start=types.Position(line=line, character=4),
-                            end=types.Position(line=line, character=5))  # fmt: skip
-        return types.CallHierarchyItem(name="f", kind=types.SymbolKind.Function, uri="u",
-                                       range=where, selection_range=where)  # fmt: skip
+    def item(line: int) -> dict[str, Any]:
+        where = {"start": {"line": line, "character": 4}, "end": {"line": line, "character": 5}}
+        return {"name": "f", "kind": 12, "uri": "u", "range": where, "selectionRange": where}
 
     first, own = item(1), item(7)
     assert pick_item([first, own], 7, 4) is own
     assert pick_item([first, own], 9, 4) is first
     assert pick_item([], 9, 4) is None
+    assert pick_item(["not an item", own], 9, 4) is own  # a malformed answer is passed over
 
 
 def test_the_proxy_session_gets_the_proxy_settings(tmp_path: Any) -> None:
