@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from proxy.config import ProxyConfig
+from proxy.logs import SERVER_LOGGER
 from proxy.session import ServerStartError, Session
 
 from .files import language_id
@@ -64,7 +65,7 @@ CALL_METHODS = {
     "outgoing_calls": "callHierarchy/outgoingCalls",
 }
 
-#: How many lines the proxy and the server logged are kept, to explain a failure or a crash.
+#: How many lines of the server's stderr and the proxy's warnings are kept, to explain a crash.
 STDERR_TAIL = 20
 #: The proxy's loggers (routing, store, session, the server's stderr) all sit under this name.
 PROXY_LOGGER = "lsp_backoff"
@@ -188,14 +189,16 @@ class LspConnection:
 
 
 class _Tail(logging.Handler):
-    """Keeps the last lines the proxy and the server logged, to explain a failure."""
+    """Keeps the last lines of the server's stderr and the proxy's warnings, to explain a
+    failure (the proxy's routine lines — one per failed request — would crowd them out)."""
 
     def __init__(self, lines: collections.deque[str]) -> None:
         super().__init__(logging.INFO)
         self.lines = lines
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+        if record.name == SERVER_LOGGER or record.levelno >= logging.WARNING:
+            self.lines.append(record.getMessage())
 
 
 class _ToClient:

@@ -76,6 +76,7 @@ class Enrich:
             text=True,
             cwd=ROOT,
             env=env(),
+            start_new_session=True,  # its own process group, like a job in a terminal
         )
 
     def requests(self) -> list[dict[str, Any]]:
@@ -123,4 +124,6 @@ def make_enrich(tmp_path: Path) -> Enrich:
 
 
 def interrupt(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)
+    """Ctrl-C as a terminal sends it: SIGINT to the whole process group (the server it started
+    included, unless enrich keeps its server out of the group — which it must)."""
+    os.killpg(process.pid, signal.SIGINT)

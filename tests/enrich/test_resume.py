@@ -51,6 +51,7 @@ def test_interrupt_then_resume(enrich: Enrich) -> None:
     assert process.returncode == 130, err
     first = json.loads(out.strip().splitlines()[-1])
     assert first["interrupted"] is True
+    assert first["restarts"] == 0, "Ctrl-C reached the server"
     asked_first = enrich.counts()
     recorded = {(e["name"], e["operation"]) for e in enrich.edges()}
     assert recorded, "nothing recorded before the interrupt"
