@@ -5,6 +5,10 @@ parsed and written in the same callback that received it, with no task switch in
 the cheapest relay asyncio offers. uvloop is used when installed. Routing decisions come from
 :class:`proxy.routing.Router`; this module only carries them out.
 
+The client is this process's stdin and stdout (``run``: ``lsp-backoff -- SERVER``), or a
+client in this same process that feeds ``client_data`` and receives frames through the
+``client_out`` it hands to ``start`` (``lsp-backoff enrich``); ``finish`` waits for the end.
+
 Lifecycle (issue 2): the server's exit ends the session with its exit code; pending requests
 then get a RequestFailed error each. The client closing stdin closes the server's stdin, then
 SIGTERM after a grace period, then SIGKILL: no orphan processes.
