@@ -251,13 +251,18 @@ def _count_symbols(result: Sequence[Any]) -> int:
 
 
 def run_enrich(options: EnrichOptions) -> int:
-    """Run to the end; SIGINT once stops after the requests in flight, twice stops at once."""
+    """Run to the end; SIGINT once stops after the requests in flight, twice stops at once.
+
+    SIGTERM and SIGHUP stop at once, the same clean way: the server is shut down (it runs in
+    its own process session, so nobody else would) and what was recorded is committed.
+    """
 
     async def main() -> int:
         runner = Runner(options)
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         presses = 0
+        terminated_by: signal.Signals | None = None
 
         def on_sigint() -> None:
             nonlocal presses
@@ -268,11 +273,23 @@ def run_enrich(options: EnrichOptions) -> int:
             elif task is not None:
                 task.cancel()
 
+        def on_terminate(sig: signal.Signals) -> None:
+            nonlocal terminated_by
+            terminated_by = sig
+            runner.stop.set()
+            if task is not None:
+                task.cancel()
+
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
             loop.add_signal_handler(signal.SIGINT, on_sigint)
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, on_terminate, sig)
         try:
             return await runner.run()
         except asyncio.CancelledError:
+            if terminated_by is not None:
+                print(f"lsp-backoff enrich: stopped by {terminated_by.name}", file=sys.stderr)
+                return 128 + terminated_by
             print("lsp-backoff enrich: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
 

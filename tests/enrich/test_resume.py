@@ -4,6 +4,7 @@ nothing is asked twice once it has data, and no row is duplicated."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -79,3 +80,41 @@ def test_interrupt_then_resume(enrich: Enrich) -> None:
     assert set(rows.values()) == {1}
     keys = enrich.rows("SELECT count(*), count(DISTINCT key) FROM symbols")
     assert keys[0][0] == keys[0][1] == len(NAMES)
+
+
+def children_of(pid: int) -> set[int]:
+    """Every process below `pid` (Linux /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found.add(int(child))
+            found |= children_of(int(child))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_terminated_enrich_takes_its_server_down_and_keeps_what_it_recorded(
+    enrich: Enrich, sig: signal.Signals
+) -> None:
+    (enrich.ws / "a.py").write_text("".join(f"def {name}():\n    pass\n\n" for name in NAMES))
+    process = enrich.start(*OPTIONS, server_args=("--delay", "0.05"))
+    try:
+        wait_for_requests(enrich, 10)
+        server = children_of(process.pid)
+        assert server, "enrich started no server"
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + sig, err
+    assert f"stopped by {sig.name}" in err
+    assert not [pid for pid in server if running(pid)], "the server outlived enrich"
+    assert enrich.edges(), "what was answered before the signal was lost"
