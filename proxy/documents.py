@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
 from itertools import accumulate
@@ -157,14 +159,25 @@ class _Text:
 class Documents:
     """Texts of open documents plus a bounded cache of files read from disk."""
 
+    #: How long "this file could not be read" is believed (seconds): long enough to decide
+    #: the requests that waited for the read, short enough that a file created later is seen.
+    MISSING_SECONDS = 2.0
+
     def __init__(
-        self, *, encoding: str = "utf-16", disk_cache_size: int = 256, max_file_bytes: int = 4 << 20
+        self,
+        *,
+        encoding: str = "utf-16",
+        disk_cache_size: int = 256,
+        max_file_bytes: int = 4 << 20,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.encoding = encoding
         self._open: dict[str, _Text] = {}
         self._disk_cache_size = disk_cache_size
         self._disk: LRUCache[str, _Text] = LRUCache(maxsize=max(disk_cache_size, 1))
+        self._missing: LRUCache[str, float] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._max_file_bytes = max_file_bytes
+        self._clock = clock
 
     @property
     def encoding(self) -> str:
@@ -223,6 +236,7 @@ class Documents:
         """
         before = self._open.get(uri) or self._disk.get(uri)
         self._disk.pop(uri, None)
+        self._missing.pop(uri, None)
         if text is not None:
             if uri in self._open:
                 self._open[uri] = _Text(text)
@@ -231,6 +245,27 @@ class Documents:
         after = self.text(uri)
         return before is None or before.text != after
 
+    def needs_read(self, uri: str) -> bool:
+        """True when knowing this document's text would mean reading its file now: neither
+        open nor cached, a ``file://`` URI, not found missing a moment ago."""
+        if uri in self._open or uri in self._disk or uri[:5].lower() != "file:":
+            return False
+        return self._missing.get(uri, 0.0) <= self._clock()
+
+    def read(self, uri: str) -> str | None:
+        """The file behind ``uri``, read now (blocking: meant for a worker thread); None when
+        it is not a readable regular file of at most max_file_bytes. Never raises."""
+        return self._read(uri)
+
+    def loaded(self, uri: str, text: str | None) -> None:
+        """What ``read`` found, handed back on the event loop: cached, or remembered missing
+        for a moment (so deciding the requests that waited for it reads nothing)."""
+        if text is None:
+            self._missing[uri] = self._clock() + self.MISSING_SECONDS
+        else:
+            self._missing.pop(uri, None)
+            self._cache(uri, _Text(text))
+
     def close(self, uri: str) -> None:
         """didClose: forget the open text; the disk (cached or read later) serves from now on."""
         self._open.pop(uri, None)
@@ -238,6 +273,7 @@ class Documents:
     def file_changed(self, uri: str) -> None:
         """workspace/didChangeWatchedFiles: the cached disk text may be stale."""
         self._disk.pop(uri, None)
+        self._missing.pop(uri, None)
 
     def text(self, uri: str) -> str | None:
         """The open text, else the file read from disk (``file://`` only), else None."""
@@ -287,7 +323,9 @@ class Documents:
         doc = self._open.get(uri) or self._disk.get(uri)
         if doc is not None:
             return doc
-        # Misses are not cached: a file created later needs no didChangeWatchedFiles to be seen.
+        if self._missing.get(uri, 0.0) > self._clock():
+            return None  # just found missing (see loaded)
+        # Misses are cached only briefly: a file created later needs no didChangeWatchedFiles.
         text = self._read(uri)
         if text is None:
             return None

@@ -35,11 +35,24 @@ TO_CLIENT = "client"  # payload: framed bytes
 ARM = "arm"  # payload: request id — start its timeout
 DISARM = "disarm"  # payload: request id
 FLUSH = "flush"  # payload: request id — answer lspBackoff/flush once the store has committed
+READ = "read"  # payload: uri — read the document off the loop, then hand it to Router.loaded
 Action = tuple[str, Any]
 
 FLUSH_METHOD = "lspBackoff/flush"
 STATS_METHOD = "lspBackoff/stats"
 _LOCAL_OR_INIT = (FLUSH_METHOD, STATS_METHOD, "initialize")
+
+
+@dataclass(slots=True)
+class Held:
+    """A tracked request waiting for its document's text to be read before it is decided."""
+
+    frame: Frame
+    msg_id: Any
+    method: str
+    operation: str
+    params: dict[str, Any]
+    cancelled: bool = False
 
 
 @dataclass(slots=True)
@@ -75,6 +88,10 @@ class Router:
         # must not grow this forever.
         self.answered: LRUCache[Any, str] = LRUCache(maxsize=10_000)
         self._deferred: list[Callable[[], None]] = []
+        # Tracked requests on documents neither open nor cached wait here while their file is
+        # read off the loop (action READ); other traffic flows on meanwhile.
+        self.held: dict[str, list[Held]] = {}
+        self._held_ids: dict[Any, Held] = {}
         self.exit_requested = False
         self._on_initialize = on_initialize
         self._log_messages = log_messages
@@ -133,6 +150,36 @@ class Router:
         self.counters["tracked"] += 1
         decoded = msg.decode(body)
         params = decoded.get("params") if decoded else None
+        uri = _document_of(operation, params)
+        if uri is not None and self.documents.needs_read(uri):
+            # Its key needs the file's text: never read on the relay's thread. The request
+            # waits (and only it) until the session has read the file in a worker.
+            held = Held(frame, msg_id, method, operation, params)  # type: ignore[arg-type]
+            self._held_ids[msg_id] = held
+            waiting = self.held.setdefault(uri, [])
+            waiting.append(held)
+            return [(READ, uri)] if len(waiting) == 1 else []
+        return self._decide(frame, msg_id, method, operation, params)
+
+    def loaded(self, uri: str, text: str | None) -> list[Action]:
+        """The session read ``uri`` (None: not a readable file): decide what waited for it."""
+        self.documents.loaded(uri, text)
+        self.drain()
+        actions: list[Action] = []
+        for held in self.held.pop(uri, []):
+            del self._held_ids[held.msg_id]
+            if held.cancelled:  # the server never saw it: answer the cancel ourselves
+                error = msg.error_response(held.msg_id, msg.REQUEST_CANCELLED, "cancelled")
+                actions.append((TO_CLIENT, encode(error)))
+                continue
+            frame = held.frame
+            decided = self._decide(frame, held.msg_id, held.method, held.operation, held.params)
+            actions.extend(decided if decided is not None else [(TO_SERVER, frame.raw)])
+        return actions
+
+    def _decide(
+        self, frame: Frame, msg_id: Any, method: str, operation: str, params: Any
+    ) -> list[Action] | None:
         symbol = self._symbol_of(operation, params)
         if symbol is None:  # params of an unexpected shape: forward, track nothing
             self.pending[msg_id] = Pending(method)
@@ -184,6 +231,10 @@ class Router:
             target = params.get("id") if isinstance(params, dict) else None
             if target in self.answered:
                 return []  # we answered that request ourselves: the server never saw it
+            held = self._held_ids.get(target)
+            if held is not None:
+                held.cancelled = True  # answered when its document has been read
+                return []
             pending = self.pending.get(target)
             if pending is not None:
                 pending.cancelled = True
@@ -313,6 +364,12 @@ class Router:
         """Fail every pending request: nothing may hang on a dead server."""
         self.drain()
         actions: list[Action] = []
+        for held in self._held_ids.values():  # never sent: nothing to learn from these
+            reason = f"server exited (status {status}) before {held.method} was sent"
+            error = msg.error_response(held.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
+            actions.append((TO_CLIENT, encode(error)))
+        self.held.clear()
+        self._held_ids.clear()
         for msg_id, pending in self.pending.items():
             reason = f"server exited (status {status}) before answering {pending.method}"
             symbol, operation = pending.symbol, pending.operation
@@ -334,3 +391,16 @@ STAT_KEYS = (
     "skipped",
     "tracked",
 )
+
+
+def _document_of(operation: str, params: Any) -> str | None:
+    """The URI whose text a tracked request's symbol key is computed from."""
+    if not isinstance(params, dict):
+        return None
+    if operation in ("incoming_calls", "outgoing_calls"):
+        item = params.get("item")
+        uri = item.get("uri") if isinstance(item, dict) else None
+    else:
+        document = params.get("textDocument")
+        uri = document.get("uri") if isinstance(document, dict) else None
+    return uri if isinstance(uri, str) else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -29,7 +30,7 @@ from proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from proxy.logs import SERVER_LOGGER
 from proxy.messages import result_response
 from proxy.outcomes import Outcomes
-from proxy.routing import ARM, DISARM, FLUSH, TO_CLIENT, TO_SERVER, Action, Router
+from proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Action, Router
 from proxy.stdio import Stdout, open_stdin, open_stdout
 from proxy.store_link import StoreLink
 from tracker.errors import LspBackoffError
@@ -271,6 +272,16 @@ class Session:
                     handle.cancel()
             elif verb == FLUSH:
                 self.loop.create_task(self._flush(payload))
+            elif verb == READ:
+                # File reads stay off the relay's thread; the request that needs the text
+                # waits for it, nothing else does.
+                reading = self.loop.run_in_executor(None, self.documents.read, payload)
+                reading.add_done_callback(functools.partial(self._read_done, payload))
+
+    def _read_done(self, uri: str, done: asyncio.Future[str | None]) -> None:
+        text = None if done.cancelled() or done.exception() else done.result()
+        self._execute(self.router.loaded(uri, text))
+        self._schedule_drain()
 
     def _timed_out(self, msg_id: Any) -> None:
         self._timers.pop(msg_id, None)

@@ -357,3 +357,34 @@ def test_version_changes_exactly_when_text_changes(monkeypatch: pytest.MonkeyPat
     docs.change(URI, [{"text": "abc"}])
     assert docs.version(URI) == v1
     assert Documents().version(URI) is None
+
+
+def test_needs_read_only_for_file_uris_that_are_neither_open_nor_cached(tmp_path: Path) -> None:
+    now = [100.0]
+    docs = Documents(clock=lambda: now[0])
+    path = tmp_path / "a.py"
+    path.write_text("x = 1\n")
+    uri = path.as_uri()
+    assert docs.needs_read(uri)
+    assert not docs.needs_read("untitled:Untitled-1")  # nothing on disk to read
+    docs.loaded(uri, docs.read(uri))
+    assert not docs.needs_read(uri) and docs.text(uri) == "x = 1\n"
+    docs.file_changed(uri)
+    assert docs.needs_read(uri)
+    docs.open(uri, "y = 2\n")
+    assert not docs.needs_read(uri)
+
+
+def test_a_file_found_missing_is_believed_missing_briefly(tmp_path: Path) -> None:
+    now = [100.0]
+    docs = Documents(clock=lambda: now[0])
+    path = tmp_path / "later.py"
+    uri = path.as_uri()
+    docs.loaded(uri, docs.read(uri))  # not there
+    path.write_text("z = 3\n")
+    assert not docs.needs_read(uri) and docs.text(uri) is None  # no read on the loop
+    now[0] += Documents.MISSING_SECONDS + 0.1
+    assert docs.needs_read(uri) and docs.text(uri) == "z = 3\n"  # created since: seen
+    docs.loaded("file:///gone.py", None)
+    docs.file_changed("file:///gone.py")  # a watched-files event forgets it at once
+    assert docs.needs_read("file:///gone.py")

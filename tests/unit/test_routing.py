@@ -9,7 +9,7 @@ from typing import Any
 from proxy.documents import Documents
 from proxy.framing import Frame, FrameParser, encode
 from proxy.outcomes import Outcomes
-from proxy.routing import ARM, DISARM, FLUSH, TO_CLIENT, TO_SERVER, Router
+from proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Router
 from tracker.backoff import BackoffPolicy
 from tracker.failures import FailureTracker
 from tracker.model import FailureState, SymbolRef, Target
@@ -329,8 +329,10 @@ def test_closing_with_unsaved_edits_re_arms(tmp_path: Any) -> None:
     fail(router, 1)
     router.from_client(note("textDocument/didClose", {"textDocument": {"uri": URI}}))
     req = request(2, "textDocument/definition")
-    # The open text is gone and no file backs it: not the content the failure was about.
-    assert router.from_client(req) == [(TO_SERVER, req.raw), (ARM, 2)]
+    # The open text is gone: the request waits while the file is read (off the loop) …
+    assert router.from_client(req) == [(READ, URI)]
+    # … and no file backs it: not the content the failure was about.
+    assert router.loaded(URI, None) == [(TO_SERVER, req.raw), (ARM, 2)]
 
 
 def test_closing_a_document_saved_as_it_is_on_disk_keeps_the_backoff(tmp_path: Any) -> None:
@@ -380,3 +382,75 @@ def test_a_later_call_hierarchy_item_withdraws_the_inferred_call_placeholders() 
     prefix = sink.of("withdrawn")[0][2]
     written = [d for op, d in sink.details if op in ("incoming_calls", "outgoing_calls")]
     assert len(written) == 2 and all(d.startswith(prefix) for d in written)
+
+
+# -- documents that are neither open nor cached: read off the loop -------------------------
+DISK = "file:///ws/unopened.py"
+DISK_TEXT = "x = 1\ndef bad_disk(): pass\n"
+
+
+def disk_request(ident: Any, method: str = "textDocument/definition") -> Frame:
+    params = {"textDocument": {"uri": DISK}, "position": {"line": 1, "character": 6}}
+    return framed({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
+
+
+def test_a_request_on_an_unread_file_waits_for_one_read_then_is_decided_in_order() -> None:
+    router, _, _ = make()
+    first, second = disk_request(1), disk_request(2, "textDocument/references")
+    assert router.from_client(first) == [(READ, DISK)]
+    assert router.from_client(second) == []  # the same file: one read serves both
+    assert router.from_client(note("custom/other", {})) is None  # the rest flows on
+    assert router.loaded(DISK, DISK_TEXT) == [
+        (TO_SERVER, first.raw),
+        (ARM, 1),
+        (TO_SERVER, second.raw),
+        (ARM, 2),
+    ]
+    assert router.pending[1].symbol.key == f"{DISK}#1:4:bad_disk"  # type: ignore[union-attr]
+    third = disk_request(3)
+    assert router.from_client(third) == [(TO_SERVER, third.raw), (ARM, 3)]  # cached now
+
+
+def test_a_backed_off_symbol_of_an_unread_file_is_short_circuited_once_read() -> None:
+    router, _, _ = make()
+    router.from_client(disk_request(1))
+    router.loaded(DISK, DISK_TEXT)
+    router.from_server(reply(1, error={"code": -32603, "message": "nope"}))
+    router.drain()
+    router.documents.file_changed(DISK)  # evicted: the next request needs a read again
+    assert router.from_client(disk_request(2)) == [(READ, DISK)]
+    (answer,) = router.loaded(DISK, DISK_TEXT)
+    assert answer[0] == TO_CLIENT and body(answer) == {"jsonrpc": "2.0", "id": 2, "result": None}
+
+
+def test_a_request_cancelled_while_waiting_is_answered_by_the_proxy() -> None:
+    router, sink, _ = make()
+    router.from_client(disk_request(1))
+    assert router.from_client(note("$/cancelRequest", {"id": 1})) == []  # never sent: kept
+    (answer,) = router.loaded(DISK, DISK_TEXT)
+    assert body(answer)["error"]["code"] == -32800
+    assert 1 not in router.pending
+    assert sink.of("failure") == []
+
+
+def test_requests_waiting_for_a_read_fail_when_the_server_exits() -> None:
+    router, _, _ = make()
+    router.from_client(disk_request(1))
+    (failed,) = router.server_exited(3)
+    assert body(failed)["error"]["code"] == -32803
+    assert "before textDocument/definition was sent" in body(failed)["error"]["message"]
+    assert router.loaded(DISK, DISK_TEXT) == []  # the read finishing late changes nothing
+
+
+def test_a_missing_file_is_decided_by_position_and_not_read_again_at_once() -> None:
+    clock = Clock()
+    docs = Documents(clock=clock)
+    tracker = FailureTracker(BackoffPolicy(base=5), clock=clock)
+    router = Router(tracker, Outcomes(tracker, Sink(), docs), docs)
+    req = disk_request(1)
+    assert router.from_client(req) == [(READ, DISK)]
+    assert router.loaded(DISK, None) == [(TO_SERVER, req.raw), (ARM, 1)]
+    assert router.pending[1].symbol.key == f"{DISK}#1:6"  # type: ignore[union-attr]
+    assert not docs.needs_read(DISK)  # believed missing for a moment …
+    clock.now += Documents.MISSING_SECONDS + 1
+    assert docs.needs_read(DISK)  # … then a file created since would be seen
