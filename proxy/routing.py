@@ -92,6 +92,10 @@ class Router:
         # read off the loop (action READ); other traffic flows on meanwhile.
         self.held: dict[str, list[Held]] = {}
         self._held_ids: dict[Any, Held] = {}
+        # Recording that needs a file's text (a documentSymbol answer on an unopened file)
+        # waits for the same reads; one read per file at a time.
+        self._after_read: dict[str, list[Callable[[], None]]] = {}
+        self._reading: set[str] = set()
         self.exit_requested = False
         self._on_initialize = on_initialize
         self._log_messages = log_messages
@@ -156,15 +160,23 @@ class Router:
             # waits (and only it) until the session has read the file in a worker.
             held = Held(frame, msg_id, method, operation, params)  # type: ignore[arg-type]
             self._held_ids[msg_id] = held
-            waiting = self.held.setdefault(uri, [])
-            waiting.append(held)
-            return [(READ, uri)] if len(waiting) == 1 else []
+            self.held.setdefault(uri, []).append(held)
+            return self._read(uri)
         return self._decide(frame, msg_id, method, operation, params)
+
+    def _read(self, uri: str) -> list[Action]:
+        if uri in self._reading:
+            return []
+        self._reading.add(uri)
+        return [(READ, uri)]
 
     def loaded(self, uri: str, text: str | None) -> list[Action]:
         """The session read ``uri`` (None: not a readable file): decide what waited for it."""
+        self._reading.discard(uri)
         self.documents.loaded(uri, text)
         self.drain()
+        for fn in self._after_read.pop(uri, ()):
+            self.defer(fn)
         actions: list[Action] = []
         for held in self.held.pop(uri, []):
             del self._held_ids[held.msg_id]
@@ -296,6 +308,14 @@ class Router:
             if pending.operation is not None:
                 self.defer(lambda: self._tracked_response(pending, body))
                 return [(TO_CLIENT, frame.raw), (DISARM, peek.id)]
+            if pending.method == "textDocument/documentSymbol":
+                request = msg.decode(pending.params) if pending.params is not None else None
+                uri = _document_of("", request.get("params") if request else None)
+                if uri is not None and self.documents.needs_read(uri):
+                    # Its symbols are keyed from the file's text: recorded once it is read.
+                    after = self._after_read.setdefault(uri, [])
+                    after.append(lambda: self._other_response(pending, body))
+                    return [(TO_CLIENT, frame.raw), *self._read(uri)]
             if pending.method in SYMBOL_LISTS or pending.method == "initialize":
                 self.defer(lambda: self._other_response(pending, body))
             return None
@@ -370,6 +390,7 @@ class Router:
             actions.append((TO_CLIENT, encode(error)))
         self.held.clear()
         self._held_ids.clear()
+        self._after_read.clear()  # the session is ending: nothing is recorded after it
         for msg_id, pending in self.pending.items():
             reason = f"server exited (status {status}) before answering {pending.method}"
             symbol, operation = pending.symbol, pending.operation

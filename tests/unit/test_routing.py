@@ -454,3 +454,38 @@ def test_a_missing_file_is_decided_by_position_and_not_read_again_at_once() -> N
     assert not docs.needs_read(DISK)  # believed missing for a moment …
     clock.now += Documents.MISSING_SECONDS + 1
     assert docs.needs_read(DISK)  # … then a file created since would be seen
+
+
+def test_symbols_of_an_unread_file_are_recorded_once_it_is_read() -> None:
+    router, sink, _ = make()
+    params = {"textDocument": {"uri": DISK}}
+    symbols = framed(
+        {"jsonrpc": "2.0", "id": 5, "method": "textDocument/documentSymbol", "params": params}
+    )
+    assert router.from_client(symbols) is None  # untracked: forwarded at once
+    held = disk_request(6)
+    assert router.from_client(held) == [(READ, DISK)]
+    sel = {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 12}}
+    answer = reply(
+        5, result=[{"name": "bad_disk", "kind": 12, "range": sel, "selectionRange": sel}]
+    )
+    # The answer goes to the client at once; the read already under way serves its recording.
+    assert router.from_server(answer) == [(TO_CLIENT, answer.raw)]
+    router.drain()
+    assert sink.of("symbol") == []
+    router.loaded(DISK, DISK_TEXT)
+    router.drain()
+    assert ("bad_disk", "document_symbol") in sink.of("symbol")
+
+
+def test_a_symbol_list_alone_asks_for_its_file_to_be_read() -> None:
+    router, _, _ = make()
+    params = {"textDocument": {"uri": DISK}}
+    router.from_client(
+        framed(
+            {"jsonrpc": "2.0", "id": 5, "method": "textDocument/documentSymbol", "params": params}
+        )
+    )
+    answer = reply(5, result=[])
+    assert router.from_server(answer) == [(TO_CLIENT, answer.raw), (READ, DISK)]
+    assert router.loaded(DISK, DISK_TEXT) == []
