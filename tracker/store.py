@@ -26,7 +26,7 @@ from tracker.model import FailureState, SymbolRef, Target
 from tracker.queries import StorePath, open_connection, read_failures
 from tracker.store_sql import SOURCES, Op
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lsp_backoff.tracker.store")  # with the proxy's other loggers
 
 T = TypeVar("T")
 __all__ = ["SOURCES", "GraphStore"]

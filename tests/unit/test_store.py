@@ -146,7 +146,7 @@ def test_load_failures_without_a_database_is_empty(db: Path) -> None:
 def test_full_queue_drops_without_blocking_and_warns_once(
     db: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="tracker.store")
+    caplog.set_level(logging.WARNING, logger="lsp_backoff.tracker.store")
     s = GraphStore(db, queue_size=3)  # not started: nothing drains the queue
     for i in range(10):
         s.put_symbols([sym(i)], "request")
@@ -161,7 +161,7 @@ def test_full_queue_drops_without_blocking_and_warns_once(
 def test_locked_database_keeps_writes_and_resumes(
     db: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="tracker.store")
+    caplog.set_level(logging.WARNING, logger="lsp_backoff.tracker.store")
     s = GraphStore(db, busy_timeout=0.05)
     s.start()
     s.put_document(DOC, "h1")
