@@ -191,10 +191,19 @@ class Documents:
         self._encoding = value if value in ENCODINGS else "utf-16"
 
     def open(self, uri: str, text: str) -> bool:
-        """didOpen. True when `text` differs from what was known before (open text or disk,
-        read now if needed); True when nothing was known."""
-        before = self.text(uri)
+        """didOpen. True when `text` differs from what was known before (open text or cached
+        disk text); True when nothing can be known (no file behind the URI).
+
+        A file not read yet is not read now (this runs on the relay's thread): False. What
+        was learnt about the document carries its content hash, and the tracker drops any
+        state whose hash differs from the text's at the next request — the same verdict,
+        reached without the read.
+        """
+        needs_read = self.needs_read(uri)
+        before = None if needs_read else self.text(uri)
         self._open[uri] = _Text(text)
+        if needs_read:
+            return False
         return before != text
 
     def change(self, uri: str, changes: list[dict[str, Any]]) -> bool:

@@ -3,6 +3,8 @@
 Runs as deferred work after the notification has been forwarded (see ``Router.defer``).
 Invalidation (issue 3): didChange, didOpen or didSave with different text, a didClose that
 drops unsaved edits, and workspace/didChangeWatchedFiles re-arm every symbol of the document.
+A didOpen of a file the proxy has not read is not compared with the disk (no reads here): the
+content hash every failure state carries decides at the next request instead.
 """
 
 from __future__ import annotations

@@ -226,7 +226,8 @@ def test_malformed_change_forgets_the_open_text() -> None:
 
 def test_open_save_close_semantics_without_disk() -> None:
     docs = Documents()
-    assert docs.open(URI, "one") is True  # nothing known before
+    assert docs.open("untitled:Untitled-1", "one") is True  # nothing can be known: changed
+    assert docs.open(URI, "one") is False  # a file never read is not read now (see below)
     assert docs.open(URI, "one") is False  # re-open, same text
     assert docs.save(URI, None) is False
     assert docs.save(URI, "one") is False
@@ -236,10 +237,28 @@ def test_open_save_close_semantics_without_disk() -> None:
     assert docs.text(URI) is None
 
 
+def test_open_of_a_file_never_read_reads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """didOpen runs on the relay's thread: the content hash of the opened text decides later
+    (the tracker drops states recorded for other content), not a read now."""
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    docs = Documents()
+
+    def no_read(uri: str) -> str | None:
+        raise AssertionError(f"read {uri} on the relay's thread")
+
+    monkeypatch.setattr(docs, "_read", no_read)
+    assert docs.open(path.as_uri(), "x = 2\n") is False
+    assert docs.text(path.as_uri()) == "x = 2\n"
+
+
 def test_open_compares_with_disk(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("x = 1\n")
     docs = Documents()
+    docs.loaded(path.as_uri(), docs.read(path.as_uri()))  # read (in a worker) before
     assert docs.open(path.as_uri(), "x = 1\n") is False
     docs.change(path.as_uri(), [{"text": "x = 2\n"}])
     docs.close(path.as_uri())  # closed without saving: disk text serves again
