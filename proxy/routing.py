@@ -96,6 +96,7 @@ class Router:
         # waits for the same reads; one read per file at a time.
         self._after_read: dict[str, list[Callable[[], None]]] = {}
         self._reading: set[str] = set()
+        self._wanted: list[str] = []  # reads asked for by deferred work: see wanted_reads
         self.exit_requested = False
         self._on_initialize = on_initialize
         self._log_messages = log_messages
@@ -169,6 +170,20 @@ class Router:
             return []
         self._reading.add(uri)
         return [(READ, uri)]
+
+    def after_read(self, uri: str, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (as deferred work) once ``uri`` has been read off the loop."""
+        self._after_read.setdefault(uri, []).append(fn)
+        if uri not in self._reading:
+            self._reading.add(uri)
+            self._wanted.append(uri)
+
+    def wanted_reads(self) -> list[Action]:
+        """READ actions for what deferred work asked to read (it cannot return actions)."""
+        if not self._wanted:
+            return []
+        wanted, self._wanted = self._wanted, []
+        return [(READ, uri) for uri in wanted]
 
     def loaded(self, uri: str, text: str | None) -> list[Action]:
         """The session read ``uri`` (None: not a readable file): decide what waited for it."""
@@ -253,7 +268,9 @@ class Router:
             return None
         if method.startswith(("textDocument/did", "workspace/didChangeWatchedFiles")):
             body = frame.body
-            self.defer(lambda: document_event(method, body, self.documents, self.outcomes))
+            self.defer(
+                lambda: document_event(method, body, self.documents, self.outcomes, self.after_read)
+            )
         return None
 
     def _initialize_params(self, body: bytes) -> None:
@@ -391,6 +408,7 @@ class Router:
         self.held.clear()
         self._held_ids.clear()
         self._after_read.clear()  # the session is ending: nothing is recorded after it
+        self._wanted.clear()
         for msg_id, pending in self.pending.items():
             reason = f"server exited (status {status}) before answering {pending.method}"
             symbol, operation = pending.symbol, pending.operation

@@ -289,7 +289,7 @@ class Session:
         self._schedule_drain()
 
     async def _flush(self, msg_id: Any) -> None:
-        self.router.drain()
+        self._run_drain()
         committed = await self.store.flush()
         self.client_out.write(encode(result_response(msg_id, {"committed": committed})))
 
@@ -301,6 +301,7 @@ class Session:
     def _run_drain(self) -> None:
         self._drain_scheduled = False
         self.router.drain()
+        self._execute(self.router.wanted_reads())
 
     def _junk(self, side: str, junk: Junk) -> None:
         log.warning(

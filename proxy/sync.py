@@ -9,14 +9,20 @@ content hash every failure state carries decides at the next request instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from proxy import messages as msg
 from proxy.documents import Documents
 from proxy.outcomes import Outcomes
 
+#: ``later(uri, fn)``: run ``fn`` once the file behind ``uri`` has been read off the loop.
+Later = Callable[[str, Callable[[], None]], None]
 
-def document_event(method: str, body: bytes, docs: Documents, outcomes: Outcomes) -> None:
+
+def document_event(
+    method: str, body: bytes, docs: Documents, outcomes: Outcomes, later: Later
+) -> None:
     decoded = msg.decode(body)
     params = decoded.get("params") if decoded else None
     if not isinstance(params, dict):
@@ -31,8 +37,25 @@ def document_event(method: str, body: bytes, docs: Documents, outcomes: Outcomes
     if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):
         return
     uri: str = doc["uri"]
-    if _apply(method, uri, doc, params, docs, outcomes):
+    if method == "textDocument/didClose":
+        _close(uri, docs, outcomes, later)
+    elif _apply(method, uri, doc, params, docs, outcomes):
         changed(uri, docs, outcomes)
+
+
+def _close(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:
+    """Closing without saving drops the edits: the file on disk is the content again."""
+    before = docs.version(uri)
+    docs.close(uri)
+
+    def compare() -> None:
+        if docs.version(uri) != before:
+            changed(uri, docs, outcomes)
+
+    if docs.needs_read(uri):
+        later(uri, compare)  # the disk text is compared once read, off the loop
+    else:
+        compare()
 
 
 def _apply(
@@ -55,11 +78,6 @@ def _apply(
     if method == "textDocument/didSave":
         text = params.get("text")
         return docs.save(uri, text if isinstance(text, str) else None)
-    if method == "textDocument/didClose":
-        before = docs.version(uri)
-        docs.close(uri)
-        # Closing without saving drops the edits: the file on disk is the content again.
-        return docs.version(uri) != before
     return False
 
 

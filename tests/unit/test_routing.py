@@ -329,8 +329,10 @@ def test_closing_with_unsaved_edits_re_arms(tmp_path: Any) -> None:
     fail(router, 1)
     router.from_client(note("textDocument/didClose", {"textDocument": {"uri": URI}}))
     req = request(2, "textDocument/definition")
-    # The open text is gone: the request waits while the file is read (off the loop) …
-    assert router.from_client(req) == [(READ, URI)]
+    # The open text is gone: the request waits for the read the close asked for (off the
+    # loop) …
+    assert router.from_client(req) == []
+    assert router.wanted_reads() == [(READ, URI)]
     # … and no file backs it: not the content the failure was about.
     assert router.loaded(URI, None) == [(TO_SERVER, req.raw), (ARM, 2)]
 
@@ -349,8 +351,10 @@ def test_closing_a_document_saved_as_it_is_on_disk_keeps_the_backoff(tmp_path: A
     again = framed(
         {"jsonrpc": "2.0", "id": 2, "method": "textDocument/definition", "params": params}
     )
-    actions = router.from_client(again)
-    assert actions is not None and body(actions[0])["result"] is None
+    assert router.from_client(again) == []  # waits for the read the close asked for
+    assert router.wanted_reads() == [(READ, uri)]
+    actions = router.loaded(uri, router.documents.read(uri))
+    assert len(actions) == 1 and body(actions[0])["result"] is None
 
 
 def test_a_cancelled_request_that_times_out_or_dies_records_nothing() -> None:
@@ -489,3 +493,26 @@ def test_a_symbol_list_alone_asks_for_its_file_to_be_read() -> None:
     answer = reply(5, result=[])
     assert router.from_server(answer) == [(TO_CLIENT, answer.raw), (READ, DISK)]
     assert router.loaded(DISK, DISK_TEXT) == []
+
+
+def test_closing_unsaved_edits_of_a_file_not_read_compares_once_it_is_read(
+    tmp_path: Any,
+) -> None:
+    path = tmp_path / "a.py"
+    path.write_text("def bad_fn(): pass\n# saved long ago\n")
+    router, sink, _ = make()
+    uri = path.as_uri()
+    router.from_client(note("textDocument/didOpen", {"textDocument": {"uri": uri, "text": TEXT}}))
+    params = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}
+    router.from_client(
+        framed({"jsonrpc": "2.0", "id": 1, "method": "textDocument/definition", "params": params})
+    )
+    router.from_server(reply(1, error={"code": -32603, "message": "nope"}))
+    router.from_client(note("textDocument/didClose", {"textDocument": {"uri": uri}}))
+    router.drain()
+    assert sink.of("cleared") == []  # nothing read yet, nothing decided yet
+    assert router.wanted_reads() == [(READ, uri)]
+    assert router.wanted_reads() == []  # asked once
+    assert router.loaded(uri, router.documents.read(uri)) == []
+    router.drain()
+    assert sink.of("cleared") == ["definition"]  # the disk differs from the edits: re-armed
