@@ -254,6 +254,11 @@ class Documents:
         after = self.text(uri)
         return before is None or before.text != after
 
+    def cached_version(self, uri: str) -> str | None:
+        """content_hash of the open or cached text; None when neither (nothing is read)."""
+        doc = self._open.get(uri) or self._disk.get(uri)
+        return None if doc is None else doc.hash
+
     def needs_read(self, uri: str) -> bool:
         """True when knowing this document's text would mean reading its file now: neither
         open nor cached, a ``file://`` URI, not found missing a moment ago."""

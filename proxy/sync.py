@@ -39,8 +39,30 @@ def document_event(
     uri: str = doc["uri"]
     if method == "textDocument/didClose":
         _close(uri, docs, outcomes, later)
+    elif (
+        method == "textDocument/didSave"
+        and not isinstance(params.get("text"), str)
+        and not docs.is_open(uri)
+    ):
+        _saved_unopened(uri, docs, outcomes, later)
     elif _apply(method, uri, doc, params, docs, outcomes):
         changed(uri, docs, outcomes)
+
+
+def _saved_unopened(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:
+    """didSave without text of a document that is not open: its file is the content now,
+    compared with what was known once read (off the loop)."""
+    before = docs.cached_version(uri)
+    docs.file_changed(uri)  # the cached disk text is stale
+
+    def compare() -> None:
+        if before is None or docs.version(uri) != before:
+            changed(uri, docs, outcomes)
+
+    if docs.needs_read(uri):
+        later(uri, compare)
+    else:
+        compare()
 
 
 def _close(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:

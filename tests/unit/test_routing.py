@@ -516,3 +516,25 @@ def test_closing_unsaved_edits_of_a_file_not_read_compares_once_it_is_read(
     assert router.loaded(uri, router.documents.read(uri)) == []
     router.drain()
     assert sink.of("cleared") == ["definition"]  # the disk differs from the edits: re-armed
+
+
+def test_saving_a_file_that_is_not_open_compares_after_an_off_loop_read(tmp_path: Any) -> None:
+    path = tmp_path / "b.py"
+    path.write_text("def bad_fn(): pass\n")
+    router, sink, _ = make()
+    uri = path.as_uri()
+    params = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}
+    router.from_client(
+        framed({"jsonrpc": "2.0", "id": 1, "method": "textDocument/definition", "params": params})
+    )
+    router.loaded(uri, router.documents.read(uri))  # the request waited for this read
+    router.from_server(reply(1, error={"code": -32603, "message": "nope"}))
+    router.drain()
+    path.write_text("def bad_fn(): pass\n# edited elsewhere\n")
+    router.from_client(note("textDocument/didSave", {"textDocument": {"uri": uri}}))
+    router.drain()
+    assert sink.of("cleared") == []  # not decided before the file is read …
+    assert router.wanted_reads() == [(READ, uri)]
+    router.loaded(uri, router.documents.read(uri))
+    router.drain()
+    assert sink.of("cleared") == ["definition"]  # … then re-armed: the file changed
