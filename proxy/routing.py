@@ -194,7 +194,7 @@ class Router:
             self.defer(fn)
         actions: list[Action] = []
         for held in self.held.pop(uri, []):
-            del self._held_ids[held.msg_id]
+            self._held_ids.pop(held.msg_id, None)  # (a client reusing an id: not twice)
             if held.cancelled:  # the server never saw it: answer the cancel ourselves
                 error = msg.error_response(held.msg_id, msg.REQUEST_CANCELLED, "cancelled")
                 actions.append((TO_CLIENT, encode(error)))
