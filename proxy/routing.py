@@ -162,24 +162,23 @@ class Router:
             held = Held(frame, msg_id, method, operation, params)  # type: ignore[arg-type]
             self._held_ids[msg_id] = held
             self.held.setdefault(uri, []).append(held)
-            return self._read(uri)
+            self._want(uri)
+            return self.wanted_reads()
         return self._decide(frame, msg_id, method, operation, params)
-
-    def _read(self, uri: str) -> list[Action]:
-        if uri in self._reading:
-            return []
-        self._reading.add(uri)
-        return [(READ, uri)]
 
     def after_read(self, uri: str, fn: Callable[[], None]) -> None:
         """Run ``fn`` (as deferred work) once ``uri`` has been read off the loop."""
         self._after_read.setdefault(uri, []).append(fn)
-        if uri not in self._reading:
+        self._want(uri)
+
+    def _want(self, uri: str) -> None:
+        if uri not in self._reading:  # one read per file at a time
             self._reading.add(uri)
             self._wanted.append(uri)
 
     def wanted_reads(self) -> list[Action]:
-        """READ actions for what deferred work asked to read (it cannot return actions)."""
+        """READ actions for the reads asked for so far (deferred work cannot return actions:
+        the session collects those after each drain)."""
         if not self._wanted:
             return []
         wanted, self._wanted = self._wanted, []
@@ -330,9 +329,8 @@ class Router:
                 uri = _document_of("", request.get("params") if request else None)
                 if uri is not None and self.documents.needs_read(uri):
                     # Its symbols are keyed from the file's text: recorded once it is read.
-                    after = self._after_read.setdefault(uri, [])
-                    after.append(lambda: self._other_response(pending, body))
-                    return [(TO_CLIENT, frame.raw), *self._read(uri)]
+                    self.after_read(uri, lambda: self._other_response(pending, body))
+                    return [(TO_CLIENT, frame.raw), *self.wanted_reads()]
             if pending.method in SYMBOL_LISTS or pending.method == "initialize":
                 self.defer(lambda: self._other_response(pending, body))
             return None

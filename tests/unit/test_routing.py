@@ -330,9 +330,9 @@ def test_closing_with_unsaved_edits_re_arms(tmp_path: Any) -> None:
     router.from_client(note("textDocument/didClose", {"textDocument": {"uri": URI}}))
     req = request(2, "textDocument/definition")
     # The open text is gone: the request waits for the read the close asked for (off the
-    # loop) …
-    assert router.from_client(req) == []
-    assert router.wanted_reads() == [(READ, URI)]
+    # loop), which starts with it …
+    assert router.from_client(req) == [(READ, URI)]
+    assert router.wanted_reads() == []
     # … and no file backs it: not the content the failure was about.
     assert router.loaded(URI, None) == [(TO_SERVER, req.raw), (ARM, 2)]
 
@@ -351,8 +351,8 @@ def test_closing_a_document_saved_as_it_is_on_disk_keeps_the_backoff(tmp_path: A
     again = framed(
         {"jsonrpc": "2.0", "id": 2, "method": "textDocument/definition", "params": params}
     )
-    assert router.from_client(again) == []  # waits for the read the close asked for
-    assert router.wanted_reads() == [(READ, uri)]
+    # Waits for the read the close asked for, which starts with it.
+    assert router.from_client(again) == [(READ, uri)]
     actions = router.loaded(uri, router.documents.read(uri))
     assert len(actions) == 1 and body(actions[0])["result"] is None
 
