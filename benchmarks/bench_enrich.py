@@ -5,7 +5,7 @@ Both sides do the same work with the same client code (proxy.enrich.client.LspCo
 start the server, initialize, open every file, documentSymbol, then for every symbol
 references, implementation, prepareCallHierarchy + incoming + outgoing calls, with the same
 number of requests in flight; then shut down. A third configuration sends the direct client's
-requests through `python -m proxy` as its own process (how editors run it). Every round runs
+requests through `python -m lsp_backoff` as its own process (how editors run it). Every round runs
 all three, order rotated, on one event loop; the overhead is paired per round, then the median
 is taken. Start-up counts (enrich's is part of its cost). Target (issue 6): overhead <= 5 %.
 
@@ -32,13 +32,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from proxy.config import ProxyConfig  # noqa: E402
-from proxy.enrich.client import LspConnection  # noqa: E402
-from proxy.enrich.files import list_files  # noqa: E402
-from proxy.enrich.progress import PlainProgress  # noqa: E402
-from proxy.enrich.runner import EnrichOptions, Runner  # noqa: E402
-from proxy.session import loop_factory  # noqa: E402
-from tracker.model import DEFAULT_ORPHAN_OPERATIONS  # noqa: E402
+from lsp_backoff.proxy.config import ProxyConfig  # noqa: E402
+from lsp_backoff.proxy.enrich.client import LspConnection  # noqa: E402
+from lsp_backoff.proxy.enrich.files import list_files  # noqa: E402
+from lsp_backoff.proxy.enrich.progress import PlainProgress  # noqa: E402
+from lsp_backoff.proxy.enrich.runner import EnrichOptions, Runner  # noqa: E402
+from lsp_backoff.proxy.session import loop_factory  # noqa: E402
+from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS  # noqa: E402
 
 PYGLS_SERVER = ROOT / "tests" / "enrich" / "servers" / "fails_on_bad.py"
 
@@ -182,7 +182,7 @@ def main() -> None:
             for round_ in range(args.rounds):
                 # A fresh database each round: a second run over a full graph would ask nothing.
                 db = tmp / f"r{round_}.db"
-                proxy = [sys.executable, "-m", "proxy", "--db", f"{db}.p", "--", *server]
+                proxy = [sys.executable, "-m", "lsp_backoff", "--db", f"{db}.p", "--", *server]
                 runs = {
                     "direct": direct(server, workspace, args.jobs),
                     # The same client through `lsp-backoff -- SERVER` as its own process, as an

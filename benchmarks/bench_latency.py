@@ -8,7 +8,7 @@ Run from the repository root with the project's interpreter:
 
 Every configuration talks to the same fast echo server (benchmarks/echo_server.py):
 ``direct`` spawns it, ``relay`` goes through a naive threaded byte relay
-(benchmarks/naive_relay.py), ``proxy`` goes through ``python -m proxy --db TMP -- ...``.
+(benchmarks/naive_relay.py), ``proxy`` goes through ``python -m lsp_backoff --db TMP -- ...``.
 All sessions stay open and the rounds alternate between them (rotating the order each round),
 so drift on the machine hits all alike.
 The "writes on" part drives definition requests answering 50 locations each at a fixed rate
@@ -95,8 +95,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--locations", type=int, default=50, help="locations per definition answer")
     p.add_argument(
         "--proxy",
-        default=f"{shlex.quote(sys.executable)} -m proxy",
-        help="command that starts the proxy (default: this python -m proxy)",
+        default=f"{shlex.quote(sys.executable)} -m lsp_backoff",
+        help="command that starts the proxy (default: this python -m lsp_backoff)",
     )
     p.add_argument(
         "--compare",

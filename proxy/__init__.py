@@ -1,3 +1,1 @@
-"""lsp-backoff: a transparent LSP proxy that backs off per symbol and records a code graph."""
-
-__version__ = "0.1.0"
+"""The LSP side of lsp-backoff: framing, session and routing, documents and symbol keys, CLI."""

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from proxy import __version__
-from proxy.config import LOG_LEVELS, ConfigError, ProxyConfig
+from lsp_backoff import __version__
+from lsp_backoff.proxy.config import LOG_LEVELS, ConfigError, ProxyConfig
 
 SUBCOMMANDS = ("edges", "orphans", "stats", "reset", "enrich")
 
@@ -111,13 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_subcommand_parser(command: str) -> argparse.ArgumentParser:
-    from proxy import graph_cli
+    from lsp_backoff.proxy import graph_cli
 
     parser = _Parser(prog="lsp-backoff")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     graph_cli.add_commands(sub)
     if command == "enrich":  # imported only when asked: it pulls in the session and rich
-        from proxy import enrich
+        from lsp_backoff.proxy import enrich
 
         enrich.add_command(sub, add_proxy_options)
     return parser
@@ -140,14 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = ProxyConfig.from_args(args)
     except ConfigError as exc:
         return _fail(str(exc))
-    from proxy.logs import setup_logging
+    from lsp_backoff.proxy.logs import setup_logging
 
     try:
         listener = setup_logging(config)
     except ConfigError as exc:
         return _fail(str(exc))
     try:
-        from proxy.session import run_proxy
+        from lsp_backoff.proxy.session import run_proxy
 
         return run_proxy(config)
     finally:

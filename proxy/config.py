@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.backoff import BackoffPolicy
-from tracker.errors import LspBackoffError
+from lsp_backoff.tracker.backoff import BackoffPolicy
+from lsp_backoff.tracker.errors import LspBackoffError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 DB_ENV = "LSP_BACKOFF_DB"

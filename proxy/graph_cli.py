@@ -16,10 +16,10 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from proxy.config import default_database
-from tracker import queries
-from tracker.errors import StoreError
-from tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
+from lsp_backoff.proxy.config import default_database
+from lsp_backoff.tracker import queries
+from lsp_backoff.tracker.errors import StoreError
+from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
 
 ENV_DB = "LSP_BACKOFF_DB"
 _STAT_KEYS = ("symbols", "edges", "none", "error", "backoff", "skipped")

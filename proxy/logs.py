@@ -11,7 +11,7 @@ import logging.handlers
 import queue
 import sys
 
-from proxy.config import ConfigError, ProxyConfig
+from lsp_backoff.proxy.config import ConfigError, ProxyConfig
 
 #: The logger the server's stderr lines go to; always passed on, whatever --log-level says.
 SERVER_LOGGER = "lsp_backoff.server"

@@ -13,11 +13,11 @@ from typing import Any, Protocol
 
 from cachetools import LRUCache
 
-from proxy.documents import Documents, symbol_key
-from proxy.readiness import Readiness
-from proxy.recording import SYMBOL_LISTS, is_empty, item_symbol, listed_symbols, targets
-from tracker.failures import EmptyOutcome, FailureTracker
-from tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.proxy.documents import Documents, symbol_key
+from lsp_backoff.proxy.readiness import Readiness
+from lsp_backoff.proxy.recording import SYMBOL_LISTS, is_empty, item_symbol, listed_symbols, targets
+from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
+from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
 #: No call hierarchy item means there are no calls to ask about (CONTRACTS: call hierarchy).
 _FOLLOWS_PREPARE = ("incoming_calls", "outgoing_calls")

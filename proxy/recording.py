@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tracker.model import SymbolRef, Target
+from lsp_backoff.tracker.model import SymbolRef, Target
 
 #: Method → operation name (the public names; see tracker.model.OPERATIONS).
 TRACKED: dict[str, str] = {

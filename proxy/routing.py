@@ -16,16 +16,16 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from proxy import messages as msg
-from proxy.documents import Documents, symbol_key
-from proxy.framing import Frame, encode
-from proxy.messages import Kind
-from proxy.outcomes import Outcomes
-from proxy.readiness import Readiness
-from proxy.recording import SYMBOL_LISTS, TRACKED, is_empty, item_symbol
-from proxy.sync import document_event
-from tracker.failures import FailureTracker, Verdict
-from tracker.model import SymbolRef
+from lsp_backoff.proxy import messages as msg
+from lsp_backoff.proxy.documents import Documents, symbol_key
+from lsp_backoff.proxy.framing import Frame, encode
+from lsp_backoff.proxy.messages import Kind
+from lsp_backoff.proxy.outcomes import Outcomes
+from lsp_backoff.proxy.readiness import Readiness
+from lsp_backoff.proxy.recording import SYMBOL_LISTS, TRACKED, is_empty, item_symbol
+from lsp_backoff.proxy.sync import document_event
+from lsp_backoff.tracker.failures import FailureTracker, Verdict
+from lsp_backoff.tracker.model import SymbolRef
 
 log = logging.getLogger("lsp_backoff.routing")
 

@@ -24,17 +24,17 @@ import signal
 import sys
 from typing import Any, Protocol
 
-from proxy.config import ProxyConfig
-from proxy.documents import Documents
-from proxy.framing import Frame, FrameParser, Junk, Piece, encode
-from proxy.logs import SERVER_LOGGER
-from proxy.messages import result_response
-from proxy.outcomes import Outcomes
-from proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Action, Router
-from proxy.stdio import Stdout, open_stdin, open_stdout
-from proxy.store_link import StoreLink
-from tracker.errors import LspBackoffError
-from tracker.failures import FailureTracker
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.documents import Documents
+from lsp_backoff.proxy.framing import Frame, FrameParser, Junk, Piece, encode
+from lsp_backoff.proxy.logs import SERVER_LOGGER
+from lsp_backoff.proxy.messages import result_response
+from lsp_backoff.proxy.outcomes import Outcomes
+from lsp_backoff.proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Action, Router
+from lsp_backoff.proxy.stdio import Stdout, open_stdin, open_stdout
+from lsp_backoff.proxy.store_link import StoreLink
+from lsp_backoff.tracker.errors import LspBackoffError
+from lsp_backoff.tracker.failures import FailureTracker
 
 log = logging.getLogger("lsp_backoff.session")
 server_log = logging.getLogger(SERVER_LOGGER)

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from proxy.config import DB_ENV, ProxyConfig
-from tracker.errors import LspBackoffError
-from tracker.failures import FailureTracker
-from tracker.store import GraphStore
+from lsp_backoff.proxy.config import DB_ENV, ProxyConfig
+from lsp_backoff.tracker.errors import LspBackoffError
+from lsp_backoff.tracker.failures import FailureTracker
+from lsp_backoff.tracker.store import GraphStore
 
 log = logging.getLogger("lsp_backoff.store")
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from proxy import messages as msg
-from proxy.documents import Documents
-from proxy.outcomes import Outcomes
+from lsp_backoff.proxy import messages as msg
+from lsp_backoff.proxy.documents import Documents
+from lsp_backoff.proxy.outcomes import Outcomes
 
 #: ``later(uri, fn)``: run ``fn`` once the file behind ``uri`` has been read off the loop.
 Later = Callable[[str, Callable[[], None]], None]

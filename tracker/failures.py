@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 
 from cachetools import LRUCache
 
-from tracker.backoff import BackoffPolicy, EmptyOutcome, Verdict
-from tracker.model import FailureState
+from lsp_backoff.tracker.backoff import BackoffPolicy, EmptyOutcome, Verdict
+from lsp_backoff.tracker.model import FailureState
 
 __all__ = ["BackoffPolicy", "EmptyOutcome", "FailureTracker", "Verdict"]
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.errors import StoreError
-from tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS, FailureState
+from lsp_backoff.tracker.errors import StoreError
+from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS, FailureState
 
 StorePath = str | os.PathLike[str]
 

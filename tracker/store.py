@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tracker import store_sql as sql
-from tracker.errors import StoreError
-from tracker.model import FailureState, SymbolRef, Target
-from tracker.queries import StorePath, open_connection, read_failures
-from tracker.store_sql import SOURCES, Op
+from lsp_backoff.tracker import store_sql as sql
+from lsp_backoff.tracker.errors import StoreError
+from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.queries import StorePath, open_connection, read_failures
+from lsp_backoff.tracker.store_sql import SOURCES, Op
 
 logger = logging.getLogger("lsp_backoff.tracker.store")  # with the proxy's other loggers
 

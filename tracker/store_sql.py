@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tracker.model import OPERATIONS, FailureState, SymbolRef, Target
+from lsp_backoff.tracker.model import OPERATIONS, FailureState, SymbolRef, Target
 
 #: Where a symbol row came from (``put_symbols``' ``source``).
 SOURCES = ("request", "document_symbol", "workspace_symbol")

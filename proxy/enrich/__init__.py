@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from proxy.config import ConfigError, ProxyConfig
-from proxy.logs import SERVER_LOGGER
-from tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
+from lsp_backoff.proxy.config import ConfigError, ProxyConfig
+from lsp_backoff.proxy.logs import SERVER_LOGGER
+from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
 
 from .client import PROXY_LOGGER
 from .runner import EnrichOptions, run_enrich

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from proxy.config import ProxyConfig
-from proxy.logs import SERVER_LOGGER
-from proxy.session import ServerStartError, Session
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.logs import SERVER_LOGGER
+from lsp_backoff.proxy.session import ServerStartError, Session
 
 from .files import language_id
 from .jsonrpc import Handler, JsonRpcClient

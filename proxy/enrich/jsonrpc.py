@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from proxy import messages
-from proxy.framing import Frame, FrameParser, encode
+from lsp_backoff.proxy import messages
+from lsp_backoff.proxy.framing import Frame, FrameParser, encode
 
 log = logging.getLogger("lsp_backoff.enrich")
 

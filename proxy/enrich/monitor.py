@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tracker import queries
+from lsp_backoff.tracker import queries
 
 from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session
 from .client import ServerDied

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proxy.config import ProxyConfig
-from proxy.session import loop_factory
-from tracker import queries
-from tracker.errors import LspBackoffError
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.session import loop_factory
+from lsp_backoff.tracker import queries
+from lsp_backoff.tracker.errors import LspBackoffError
 
 from .client import ProxyConnection, ServerDied
 from .files import list_files

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from tracker import queries
+from lsp_backoff.tracker import queries
 
 from .monitor import Monitor
 

@@ -1,4 +1,4 @@
-"""A plain asyncio LSP client that drives `python -m proxy` over real pipes.
+"""A plain asyncio LSP client that drives `python -m lsp_backoff` over real pipes.
 
 pytest-lsp re-serializes every message, so tests about bytes, ids and cancellation use this
 instead: it sends exactly the bytes it is given, keeps every byte the proxy wrote to stdout,
@@ -30,7 +30,7 @@ def server_cmd(name: str, *args: str) -> list[str]:
 
 
 def proxy_cmd(server: Sequence[str], *opts: str) -> list[str]:
-    return [PY, "-m", "proxy", *opts, "--", *server]
+    return [PY, "-m", "lsp_backoff", *opts, "--", *server]
 
 
 def frame(body: bytes, headers: bytes = b"") -> bytes:
@@ -321,7 +321,7 @@ async def run(*args: str, timeout: float = 30, stdin: bytes | None = b"") -> tup
 
 async def graph(command: str, db: Path, *args: str) -> list[Message]:
     """`lsp-backoff <command> --json --db DB`: one JSON object per line."""
-    status, out, err = await run(PY, "-m", "proxy", command, "--json", "--db", str(db), *args)
+    status, out, err = await run(PY, "-m", "lsp_backoff", command, "--json", "--db", str(db), *args)
     assert status == 0, err
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
@@ -332,7 +332,7 @@ def db_edges(db: Path, name: str | None = None) -> list[Message]:
     The CLI costs a second per call (it imports the enrich client); polling loops use this and
     test_durable.py checks the CLI itself.
     """
-    from tracker import queries
+    from lsp_backoff.tracker import queries
 
     conn = queries.connect(db)
     try:

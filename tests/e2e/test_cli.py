@@ -17,14 +17,16 @@ def one_line(stderr: str) -> str:
 
 @pytest.mark.parametrize("args", [[], ["--"], ["--no-db"], ["--no-db", "--"]])
 async def test_no_server_command(args: list[str]) -> None:
-    status, out, err = await run(PY, "-m", "proxy", *args)
+    status, out, err = await run(PY, "-m", "lsp_backoff", *args)
     assert status == 2
     assert out == ""
     one_line(err)
 
 
 async def test_server_that_cannot_start() -> None:
-    status, out, err = await run(PY, "-m", "proxy", "--no-db", "--", "/nonexistent/server-xyz")
+    status, out, err = await run(
+        PY, "-m", "lsp_backoff", "--no-db", "--", "/nonexistent/server-xyz"
+    )
     assert status == 2
     assert out == ""
     assert "/nonexistent/server-xyz" in one_line(err)
@@ -43,7 +45,7 @@ async def test_server_that_cannot_start() -> None:
 )
 async def test_bad_option_values(option: list[str]) -> None:
     status, out, err = await run(
-        PY, "-m", "proxy", "--no-db", *option, "--", *server_cmd("always_fails")
+        PY, "-m", "lsp_backoff", "--no-db", *option, "--", *server_cmd("always_fails")
     )
     assert status == 2
     assert out == ""
@@ -52,13 +54,13 @@ async def test_bad_option_values(option: list[str]) -> None:
 
 
 async def test_version() -> None:
-    status, out, _err = await run(PY, "-m", "proxy", "--version")
+    status, out, _err = await run(PY, "-m", "lsp_backoff", "--version")
     assert status == 0
     assert metadata.version("lsp-backoff") in out
 
 
 async def test_help_has_an_example() -> None:
-    status, out, _err = await run(PY, "-m", "proxy", "--help")
+    status, out, _err = await run(PY, "-m", "lsp_backoff", "--help")
     assert status == 0
     for option in ("--db", "--no-db", "--backoff-base", "--timeout", "--jitter", "--max-retries"):
         assert option in out

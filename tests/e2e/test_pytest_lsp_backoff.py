@@ -37,7 +37,7 @@ def plain(value: Any) -> Any:
 
 
 def config(server: str, *opts: str) -> ClientServerConfig:
-    command = [sys.executable, "-m", "proxy", "--no-db", *opts]
+    command = [sys.executable, "-m", "lsp_backoff", "--no-db", *opts]
     return ClientServerConfig(
         server_command=[*command, "--", sys.executable, str(SERVERS / server)],
     )

@@ -50,7 +50,7 @@ class Enrich:
 
     def argv(self, *options: str, server_args: Sequence[str] = ()) -> list[str]:
         return [
-            sys.executable, "-m", "proxy", "enrich", str(self.ws), "--db", str(self.db),
+            sys.executable, "-m", "lsp_backoff", "enrich", str(self.ws), "--db", str(self.db),
             "--json", *options,
             "--", sys.executable, str(SERVER), "--log", str(self.log), *server_args,
         ]  # fmt: skip
@@ -88,7 +88,7 @@ class Enrich:
         return Counter((r["method"], r["name"]) for r in self.requests())
 
     def edges(self) -> list[dict[str, Any]]:
-        from tracker import queries
+        from lsp_backoff.tracker import queries
 
         conn = queries.connect(self.db)
         try:

@@ -15,9 +15,9 @@ from enrich_helpers import ROOT, env
 from lsprotocol import converters, types
 from pygls.lsp.client import LanguageClient
 
-from proxy.enrich.client import CAPABILITIES
-from proxy.enrich.files import language_id, list_files
-from tracker import queries
+from lsp_backoff.proxy.enrich.client import CAPABILITIES
+from lsp_backoff.proxy.enrich.files import language_id, list_files
+from lsp_backoff.tracker import queries
 
 EXAMPLES = ROOT / "examples"
 SERVER = shutil.which("basedpyright-langserver") or str(
@@ -135,7 +135,7 @@ async def test_graph_equals_direct_answers(tmp_path: Path) -> None:
 
     db = tmp_path / "graph.db"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy", "enrich", str(EXAMPLES), "--db", str(db), "--json",
+        sys.executable, "-m", "lsp_backoff", "enrich", str(EXAMPLES), "--db", str(db), "--json",
         "--interval", "0.5", "--", SERVER, "--stdio",
         cwd=ROOT, env=env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

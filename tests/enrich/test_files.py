@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.enrich.files import language_id, list_files
+from lsp_backoff.proxy.enrich.files import language_id, list_files
 
 
 def make(root: Path, *names: str) -> None:

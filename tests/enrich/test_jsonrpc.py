@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from proxy.enrich.client import SERVER_REQUESTS
-from proxy.enrich.jsonrpc import METHOD_NOT_FOUND, JsonRpcClient, ResponseError
-from proxy.framing import Frame, FrameParser
+from lsp_backoff.proxy.enrich.client import SERVER_REQUESTS
+from lsp_backoff.proxy.enrich.jsonrpc import METHOD_NOT_FOUND, JsonRpcClient, ResponseError
+from lsp_backoff.proxy.framing import Frame, FrameParser
 
 
 def frame(message: dict[str, Any]) -> bytes:

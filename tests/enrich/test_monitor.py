@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from proxy import cli, enrich
-from proxy.config import ProxyConfig
-from proxy.enrich import monitor as monitor_module
-from proxy.enrich.asking import Asked, pick_item
-from proxy.enrich.monitor import Monitor
-from proxy.enrich.progress import PlainProgress
+from lsp_backoff.proxy import cli, enrich
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.enrich import monitor as monitor_module
+from lsp_backoff.proxy.enrich.asking import Asked, pick_item
+from lsp_backoff.proxy.enrich.monitor import Monitor
+from lsp_backoff.proxy.enrich.progress import PlainProgress
 
 NOW = 1_000_000.0
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from enrich_helpers import SERVER, Enrich, make_enrich
 
-from proxy import cli
-from proxy.enrich import runner
+from lsp_backoff.proxy import cli
+from lsp_backoff.proxy.enrich import runner
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def quick_restarts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def run(enrich: Enrich, *options: str, server_args: tuple[str, ...] = ()) -> int:
     argv = enrich.argv(*options, server_args=server_args)
-    return cli.main(argv[3:])  # drop "python -m proxy"
+    return cli.main(argv[3:])  # drop "python -m lsp_backoff"
 
 
 def summary_of(capsys: pytest.CaptureFixture[str]) -> dict:

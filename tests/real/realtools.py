@@ -27,8 +27,8 @@ VENV_BIN = Path(sys.executable).parent
 PYRIGHT_VERSION = "1.1.414"
 PYRIGHT_LANGSERVER = REPO / ".tools" / "node_modules" / "pyright" / "langserver.index.js"
 
-#: The proxy as an editor would start it (``python -m proxy`` is the console script's twin).
-PROXY = [sys.executable, "-m", "proxy"]
+#: The proxy as an editor would start it (``python -m lsp_backoff`` is the console script's twin).
+PROXY = [sys.executable, "-m", "lsp_backoff"]
 
 INSTALL_HINT = {
     "basedpyright-langserver": "pip install -e '.[servers]'",

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tracker.backoff import BackoffPolicy, EmptyOutcome, Verdict
+from lsp_backoff.tracker.backoff import BackoffPolicy, EmptyOutcome, Verdict
 
 EPSILON = 1e-12
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli import build_parser
-from proxy.config import ConfigError, ProxyConfig
+from lsp_backoff.proxy.cli import build_parser
+from lsp_backoff.proxy.config import ConfigError, ProxyConfig
 
 
 def config(argv: list[str]) -> ProxyConfig:

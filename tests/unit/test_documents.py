@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-import proxy.documents as documents
-from proxy.documents import Documents, Identifier, content_hash, symbol_key
+import lsp_backoff.proxy.documents as documents
+from lsp_backoff.proxy.documents import Documents, Identifier, content_hash, symbol_key
 
 URI = "file:///nowhere/doc.py"
 # The non-ASCII line from the brief. Offsets below are counted by hand:

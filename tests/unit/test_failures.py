@@ -7,9 +7,9 @@ import tracemalloc
 
 import pytest
 
-from tracker.backoff import BackoffPolicy, EmptyOutcome, Verdict
-from tracker.failures import BUSY_EMPTY_REASON, FailureTracker
-from tracker.model import FailureState
+from lsp_backoff.tracker.backoff import BackoffPolicy, EmptyOutcome, Verdict
+from lsp_backoff.tracker.failures import BUSY_EMPTY_REASON, FailureTracker
+from lsp_backoff.tracker.model import FailureState
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 DOC = "file:///src/a.py"

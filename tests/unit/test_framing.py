@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from proxy.framing import (
+from lsp_backoff.proxy.framing import (
     HEAD_BYTES,
     MAX_HEADER_BYTES,
     Frame,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from proxy.graph_cli import add_commands
-from tracker.model import FailureState, SymbolRef, Target
-from tracker.store import GraphStore
+from lsp_backoff.proxy.graph_cli import add_commands
+from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.store import GraphStore
 
 DOC = "file:///w/a.py"
 FOO = SymbolRef(f"{DOC}#1:4:foo", DOC, "foo", 1, 4, 12, "h1")
@@ -168,7 +168,7 @@ def test_unknown_operation_is_a_usage_error(db: str) -> None:
 def test_without_db_the_current_directorys_workspace_file_is_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from proxy.config import default_database
+    from lsp_backoff.proxy.config import default_database
 
     monkeypatch.delenv("LSP_BACKOFF_DB", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from proxy.messages import Kind, Peek, peek, peek_head
+from lsp_backoff.proxy.messages import Kind, Peek, peek, peek_head
 
 PAD = "x" * 10_000
 

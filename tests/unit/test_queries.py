@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tracker import queries
-from tracker.model import FailureState, SymbolRef, Target
-from tracker.store import GraphStore
+from lsp_backoff.tracker import queries
+from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.store import GraphStore
 
 NOW = 1_700_000_000.0
 DOC = "file:///w/a.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxy.readiness import Readiness
+from lsp_backoff.proxy.readiness import Readiness
 
 
 def progress(token: Any, kind: str) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from proxy.cli import build_parser
-from proxy.config import ProxyConfig
-from proxy.recording import TRACKED
-from tracker.model import OPERATIONS
+from lsp_backoff.proxy.cli import build_parser
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.recording import TRACKED
+from lsp_backoff.tracker.model import OPERATIONS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 

@@ -6,13 +6,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from proxy.documents import Documents
-from proxy.framing import Frame, FrameParser, encode
-from proxy.outcomes import Outcomes
-from proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Router
-from tracker.backoff import BackoffPolicy
-from tracker.failures import FailureTracker
-from tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.proxy.documents import Documents
+from lsp_backoff.proxy.framing import Frame, FrameParser, encode
+from lsp_backoff.proxy.outcomes import Outcomes
+from lsp_backoff.proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Router
+from lsp_backoff.tracker.backoff import BackoffPolicy
+from lsp_backoff.tracker.failures import FailureTracker
+from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
 URI = "file:///ws/a.py"
 TEXT = "def bad_fn(): pass\ngood = bad_fn()\n"

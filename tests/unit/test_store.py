@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tracker import queries
-from tracker.errors import StoreError
-from tracker.model import FailureState, SymbolRef, Target
-from tracker.queries import APPLICATION_ID, SCHEMA_VERSION, migrate
-from tracker.store import GraphStore
+from lsp_backoff.tracker import queries
+from lsp_backoff.tracker.errors import StoreError
+from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.queries import APPLICATION_ID, SCHEMA_VERSION, migrate
+from lsp_backoff.tracker.store import GraphStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = "file:///w/a.py"
@@ -287,8 +287,8 @@ def test_data_of_a_version_1_database_is_kept(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import sys
-    from tracker.store import GraphStore
-    from tracker.model import SymbolRef, Target
+    from lsp_backoff.tracker.store import GraphStore
+    from lsp_backoff.tracker.model import SymbolRef, Target
     path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     store = GraphStore(path)
     store.start()
