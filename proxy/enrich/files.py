@@ -72,16 +72,22 @@ def list_files(
     workspace: str | os.PathLike[str],
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    under: Sequence[str] | None = None,
 ) -> list[Path]:
     """The workspace's source files as absolute paths, sorted.
 
     Globs match the path relative to the workspace (POSIX separators) or the bare file name, so
     `*.py`, `src/*` and `tests/**` all do what they look like (fnmatch's `*` crosses `/`).
+    `under` (relative paths of files or directories) restricts the listing to those paths: how
+    `enrich --watch` asks which changed paths are workspace files by the very same rules,
+    without listing the whole tree.
     """
     root = Path(workspace).resolve()
-    relative = _git_files(root)
+    if under is not None and not under:
+        return []  # no pathspec would mean "everything" to git
+    relative = _git_files(root, under)
     if relative is None:
-        relative = _walk(root)
+        relative = _walk(root) if under is None else _walk_under(root, under)
     chosen = [rel for rel in relative if _wanted(rel, include, exclude)]
     return sorted(root / rel for rel in chosen if (root / rel).is_file())
 
@@ -107,7 +113,7 @@ def _matches(rel: str, globs: Iterable[str]) -> bool:
     return False
 
 
-def _git_files(root: Path) -> list[str] | None:
+def _git_files(root: Path, under: Sequence[str] | None = None) -> list[str] | None:
     """Paths relative to `root` from git, or None when `root` is not inside a work tree."""
     try:
         inside = subprocess.run(
@@ -120,8 +126,9 @@ def _git_files(root: Path) -> list[str] | None:
         return None  # no git installed: the walk is the documented fallback
     if inside.returncode != 0 or inside.stdout.strip() != "true":
         return None
-    tracked = _git_ls(root, "--cached")
-    others = _git_ls(root, "--others", "--exclude-standard")
+    spec = () if under is None else ("--", *under)
+    tracked = _git_ls(root, "--cached", *spec)
+    others = _git_ls(root, "--others", "--exclude-standard", *spec)
     if tracked is None or others is None:
         return None
     # Tracked files are the project's by definition; untracked ones pass the walk's skip rules
@@ -132,9 +139,9 @@ def _git_files(root: Path) -> list[str] | None:
 
 
 def _git_ls(root: Path, *options: str) -> list[str] | None:
-    listing = subprocess.run(
-        ["git", "-C", str(root), "ls-files", "-z", *options], capture_output=True, check=False
-    )
+    # Literal pathspecs: a changed file named `a[1].py` means itself, not a glob.
+    command = ["git", "--literal-pathspecs", "-C", str(root), "ls-files", "-z", *options]
+    listing = subprocess.run(command, capture_output=True, check=False)
     if listing.returncode != 0:
         return None
     # ls-files prints paths relative to the directory it runs in (root).
@@ -155,3 +162,16 @@ def _walk(root: Path) -> list[str]:
         for filename in filenames:
             found.append((base / filename).as_posix())
     return found
+
+
+def _walk_under(root: Path, under: Sequence[str]) -> list[str]:
+    """The walk's answer restricted to `under`: the same skip rules, only below those paths."""
+    found: list[str] = []
+    for rel in under:
+        path = root / rel
+        if path.is_dir():
+            if not _skipped_dir(rel + "/f"):  # neither it nor a directory above it is skipped
+                found.extend(f"{rel}/{inner}" for inner in _walk(path))
+        elif not _skipped_dir(rel):
+            found.append(rel)
+    return list(dict.fromkeys(found))

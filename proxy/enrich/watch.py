@@ -1,0 +1,145 @@
+"""The file watcher of `enrich --watch`: workspace events into a change set, and what changed.
+
+`Watcher` runs watchfiles (Rust `notify` underneath: inotify, FSEvents, …, and its own debounce)
+over the workspace and feeds every relevant event into a :class:`ChangeSet`, which coalesces
+and bounds them. `resolve` turns a taken batch into what each changed file is *now*: its text,
+or gone. It decides with files.py's own listing — the same extension/include/exclude globs, the
+same git ignore rules, the same skipped directories as the first pass — restricted to the changed
+paths, so a file the first pass would not have opened is not watched into the graph either.
+
+`resolve` lists and reads files: run it in a worker thread (`asyncio.to_thread`), never on the
+loop that runs the proxy session. Nothing here speaks LSP or touches the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+from collections.abc import Callable, Collection, Container, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import watchfiles
+
+from .files import list_files
+from .watch_changes import Batch, ChangeSet, keep_event
+
+log = logging.getLogger("lsp_backoff.enrich.watch")
+
+#: watchfiles yields once no new event came for STEP_MS, or after DEBOUNCE_MS at the latest.
+#: A save is seen within a tenth of a second; a checkout's stream of events within 1.6 s.
+DEBOUNCE_MS = 1600
+STEP_MS = 100
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One changed workspace file as it is now."""
+
+    path: Path
+    #: Its text; None when it is gone from the listing (deleted, moved away, now ignored).
+    text: str | None
+
+
+class Watcher:
+    """Feeds workspace events into `changes` until `stop` is set."""
+
+    def __init__(
+        self,
+        root: Path,
+        changes: ChangeSet,
+        known: Callable[[], Container[str]] = frozenset,
+        *,
+        debounce_ms: int = DEBOUNCE_MS,
+        step_ms: int = STEP_MS,
+    ) -> None:
+        self.root = root.resolve()
+        self.changes = changes
+        #: Relative paths of the files enrich knows (keep_event keeps those wherever they are).
+        self.known = known
+        self.debounce_ms = debounce_ms
+        self.step_ms = step_ms
+        self._prefix = str(self.root).rstrip("/") + "/"
+
+    def relative(self, path: str) -> str | None:
+        if not path.startswith(self._prefix):
+            return None  # the root itself, or a path outside it
+        return path[len(self._prefix) :]
+
+    def _keep(self, change: watchfiles.Change, path: str) -> bool:
+        rel = self.relative(path)
+        return rel is not None and keep_event(rel, self.known())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async for events in watchfiles.awatch(
+            self.root,
+            watch_filter=self._keep,
+            stop_event=stop,
+            debounce=self.debounce_ms,
+            step=self.step_ms,
+            recursive=True,
+            # A directory we may not read (another user's cache) must not end the watch.
+            ignore_permission_denied=True,
+        ):
+            for _change, path in events:
+                rel = self.relative(path)
+                if rel is not None:
+                    self.changes.add(rel)
+
+
+def resolve(
+    root: Path,
+    batch: Batch,
+    known: Collection[Path],
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> list[Observed]:
+    """What each file `batch` touches is now, in path order: every listed file at or below a
+    changed path with its text, and every `known` file there that is no longer listed as gone.
+
+    A deleted or moved directory is one event for all its files; `known` files below it count.
+    On overflow the whole workspace is listed and every file read (its hash decides later
+    whether it really changed).
+    """
+    root = root.resolve()
+    if batch.overflow:
+        listed = list_files(root, include, exclude)
+        affected = set(known)
+    elif batch.paths:
+        listed = list_files(root, include, exclude, under=batch.paths)
+        affected = _below(root, batch.paths, known)
+    else:
+        return []
+    texts: dict[Path, str | None] = dict.fromkeys(affected)
+    for path in listed:
+        texts[path] = _read(path)
+    return [Observed(path, texts[path]) for path in sorted(texts)]
+
+
+def _below(root: Path, changed: Sequence[str], known: Collection[Path]) -> set[Path]:
+    """The known files equal to or below any changed path."""
+    ordered = sorted(
+        path.relative_to(root).as_posix() for path in known if path.is_relative_to(root)
+    )
+    found: set[Path] = set()
+    for rel in changed:
+        start = bisect.bisect_left(ordered, rel)
+        for name in ordered[start:]:
+            if name != rel and not name.startswith(rel + "/"):
+                if not name.startswith(rel):
+                    break  # sorted: nothing further shares the prefix
+                continue  # "a.py" after "a" but not below it
+            found.add(root / name)
+    return found
+
+
+def _read(path: Path) -> str | None:
+    try:
+        # As the first pass reads: undecodable bytes become U+FFFD rather than fail the file.
+        return path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # removed between the listing and the read: gone
+    except OSError as exc:
+        log.warning("enrich --watch: cannot read %s: %s", path, exc)
+        return None

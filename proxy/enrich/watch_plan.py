@@ -1,0 +1,146 @@
+"""The planner of `enrich --watch`: changed files in, what to tell the servers and what to redo out.
+
+Given what each changed file is now (watch.py's `Observed`: a text, or gone) and what enrich told
+the servers so far (`Tracked` per file), a :class:`Plan` says
+- which notifications to send, in order: `textDocument/didChange` (the whole new text, the next
+  version) for a file enrich has open, `didOpen` for a new file when files are kept open,
+  `didClose` for an open file that is gone, then one `workspace/didChangeWatchedFiles` listing
+  every created, changed and deleted file — sent always, because a server also reads files it
+  does not have open (spec 3.17, workspace/didChangeWatchedFiles; FileChangeType 1, 2, 3);
+- which files to list the symbols of again (`relist`: changed or created);
+- which files left the workspace (`gone`: their symbols, edges and failure state leave the graph);
+- for cross-file staleness, the documents whose content changed (`changed`: an edge whose target
+  lies in one of them no longer counts as current) and the names their old or new text mentions
+  (`mentioned`: symbols elsewhere with those names are asked again for STALE_OPERATIONS).
+
+A file whose content hash is unchanged (a formatter that changed nothing, a `touch`, a checkout
+of the same content) costs nothing. The planner does no I/O and keeps no clock: it only updates
+its own record of each file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsp_backoff.proxy.documents import content_hash
+
+from .files import language_id
+from .watch import Observed
+
+#: FileChangeType (spec 3.17, workspace/didChangeWatchedFiles).
+CREATED, CHANGED, DELETED = 1, 2, 3
+
+#: The operations whose answers about a symbol can change when *another* file changes: who
+#: refers to it, implements it, calls it, and what it calls (its callees may move or vanish).
+STALE_OPERATIONS: tuple[str, ...] = (
+    "references",
+    "implementation",
+    "incoming_calls",
+    "outgoing_calls",
+)
+
+#: An identifier as most languages spell one: a letter or underscore, then word characters.
+_IDENTIFIER = re.compile(r"\b[^\W\d]\w*")
+
+
+def mentioned_names(text: str) -> frozenset[str]:
+    """Every identifier-like word of a text (keywords too: they match no symbol's name)."""
+    return frozenset(_IDENTIFIER.findall(text))
+
+
+@dataclass
+class Tracked:
+    """What enrich last told the servers about one file."""
+
+    digest: str  # content hash of the text last sent (or read, for a file not open)
+    names: frozenset[str]  # the identifiers that text mentions
+    version: int = 1  # the LSP version of the open document
+    is_open: bool = True
+
+
+@dataclass
+class Plan:
+    notifications: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    relist: list[Path] = field(default_factory=list)
+    gone: list[Path] = field(default_factory=list)
+    changed: list[Path] = field(default_factory=list)  # relist's changed files, and gone
+    mentioned: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.notifications)
+
+
+class Planner:
+    """Plans per change set, and remembers what each file was told as.
+
+    `keep_open` is today's first pass: every file stays open, so a new file is opened too.
+    Without it a new or closed file is only re-listed: whoever lists it opens it for that.
+    """
+
+    def __init__(self, *, keep_open: bool = True) -> None:
+        self.keep_open = keep_open
+        self.files: dict[Path, Tracked] = {}
+
+    def seen(self, path: Path, text: str, *, is_open: bool = True) -> None:
+        """The first pass opened (or read) `path` with `text` as version 1."""
+        self.files[path] = Tracked(content_hash(text), mentioned_names(text), 1, is_open)
+
+    def plan(self, observed: Iterable[Observed]) -> Plan:
+        plan = Plan()
+        events: list[dict[str, Any]] = []
+        mentioned: set[str] = set()
+        for item in observed:
+            path, uri = item.path, item.path.as_uri()
+            before = self.files.get(path)
+            if item.text is None:
+                if before is None:
+                    continue  # created and removed within the burst: nobody ever knew it
+                del self.files[path]
+                if before.is_open:
+                    plan.notifications.append(
+                        ("textDocument/didClose", {"textDocument": {"uri": uri}})
+                    )
+                events.append({"uri": uri, "type": DELETED})
+                plan.gone.append(path)
+                plan.changed.append(path)
+                mentioned |= before.names
+                continue
+            digest = content_hash(item.text)
+            if before is not None and before.digest == digest:
+                continue  # touched, or rewritten with the same content
+            names = mentioned_names(item.text)
+            mentioned |= names
+            if before is None:
+                self.files[path] = Tracked(digest, names, 1, self.keep_open)
+                if self.keep_open:
+                    document = {"uri": uri, "languageId": language_id(path), "version": 1}
+                    plan.notifications.append(
+                        ("textDocument/didOpen", {"textDocument": {**document, "text": item.text}})
+                    )
+                events.append({"uri": uri, "type": CREATED})
+            else:
+                mentioned |= before.names
+                before.digest, before.names = digest, names
+                if before.is_open:
+                    before.version += 1
+                    plan.notifications.append(_did_change(uri, before.version, item.text))
+                events.append({"uri": uri, "type": CHANGED})
+                plan.changed.append(path)
+            plan.relist.append(path)
+        if events:
+            plan.notifications.append(("workspace/didChangeWatchedFiles", {"changes": events}))
+        plan.mentioned = frozenset(mentioned)
+        return plan
+
+
+def _did_change(uri: str, version: int, text: str) -> tuple[str, dict[str, Any]]:
+    # One full-text change (no range): the file on disk is the new content, and a diff would
+    # cost more to compute than the server spends re-reading the text.
+    return (
+        "textDocument/didChange",
+        {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]},
+    )
