@@ -14,8 +14,9 @@ from typing import Any, Protocol
 from cachetools import LRUCache
 
 from lsp_backoff.proxy.documents import Documents, symbol_key
+from lsp_backoff.proxy.operations import SYMBOL_LISTS
 from lsp_backoff.proxy.readiness import Readiness
-from lsp_backoff.proxy.recording import SYMBOL_LISTS, is_empty, item_symbol, listed_symbols, targets
+from lsp_backoff.proxy.recording import is_empty, item_symbol, listed_symbols, targets
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
@@ -41,10 +42,9 @@ class Sink(Protocol):
 
 
 class Outcomes:
-    def __init__(self, tracker: FailureTracker, sink: Sink, documents: Documents) -> None:
+    def __init__(self, tracker: FailureTracker, sink: Sink) -> None:
         self.tracker = tracker
         self.sink = sink
-        self.documents = documents
         # The content hash last told to the store per document: rows are current only while
         # it matches, so every version we attach to a row must have been reported first.
         self._reported: LRUCache[str, str] = LRUCache(maxsize=10_000)
@@ -129,11 +129,11 @@ class Outcomes:
             for follower in _FOLLOWS_PREPARE:
                 self.sink.put_placeholder(symbol, follower, "none", f"item: {keys[0]}")
 
-    def symbols(self, method: str, params: Any, result: Any) -> None:
+    def symbols(self, method: str, params: Any, result: Any, docs: Documents) -> None:
+        """A symbol list's answer; ``docs`` are the asking session's texts (keys need them)."""
         uri = None
         if isinstance(params, dict) and isinstance(params.get("textDocument"), dict):
             uri = params["textDocument"].get("uri")
-        docs = self.documents
 
         def make(uri: str, line: int, character: int, name: str, kind: int | None) -> SymbolRef:
             # Key a listed symbol exactly as a request at its name would be keyed. A

@@ -11,23 +11,6 @@ from typing import Any
 
 from lsp_backoff.tracker.model import SymbolRef, Target
 
-#: Method → operation name (the public names; see tracker.model.OPERATIONS).
-TRACKED: dict[str, str] = {
-    "textDocument/definition": "definition",
-    "textDocument/declaration": "declaration",
-    "textDocument/typeDefinition": "type_definition",
-    "textDocument/implementation": "implementation",
-    "textDocument/references": "references",
-    "textDocument/prepareCallHierarchy": "prepare_call_hierarchy",
-    "callHierarchy/incomingCalls": "incoming_calls",
-    "callHierarchy/outgoingCalls": "outgoing_calls",
-}
-
-SYMBOL_LISTS = {
-    "textDocument/documentSymbol": "document_symbol",
-    "workspace/symbol": "workspace_symbol",
-}
-
 
 def _start(range_: Any) -> tuple[int, int] | None:
     try:

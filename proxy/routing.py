@@ -17,14 +17,15 @@ from typing import Any
 from cachetools import LRUCache
 
 from lsp_backoff.proxy import messages as msg
+from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents, symbol_key
 from lsp_backoff.proxy.framing import Frame, encode
 from lsp_backoff.proxy.messages import Kind
-from lsp_backoff.proxy.outcomes import Outcomes
+from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED
 from lsp_backoff.proxy.readiness import Readiness
-from lsp_backoff.proxy.recording import SYMBOL_LISTS, TRACKED, is_empty, item_symbol
+from lsp_backoff.proxy.recording import is_empty, item_symbol
 from lsp_backoff.proxy.sync import document_event
-from lsp_backoff.tracker.failures import FailureTracker, Verdict
+from lsp_backoff.tracker.failures import Verdict
 from lsp_backoff.tracker.model import SymbolRef
 
 log = logging.getLogger("lsp_backoff.routing")
@@ -68,26 +69,24 @@ class Pending:
 class Router:
     def __init__(
         self,
-        tracker: FailureTracker,
-        outcomes: Outcomes,
+        core: Core,
         documents: Documents | None = None,
         *,
         timeout: float = 30.0,
-        on_initialize: Callable[[dict[str, Any]], None] | None = None,
         log_messages: bool = False,
     ) -> None:
-        self.tracker = tracker
-        self.outcomes = outcomes
+        self.core = core
+        self.tracker = core.tracker
+        self.outcomes = core.outcomes
         self.documents = documents or Documents()
         self.readiness = Readiness()
         self.timeout = timeout
-        self.counters = tracker.counters
+        self.counters = core.counters
         self.pending: dict[Any, Pending] = {}
         # Ids the proxy answered itself (short-circuit, timeout): a later $/cancelRequest is
         # swallowed and a late server answer dropped. Bounded: a server that never answers
         # must not grow this forever.
         self.answered: LRUCache[Any, str] = LRUCache(maxsize=10_000)
-        self._deferred: list[Callable[[], None]] = []
         # Tracked requests on documents neither open nor cached wait here while their file is
         # read off the loop (action READ); other traffic flows on meanwhile.
         self.held: dict[str, list[Held]] = {}
@@ -98,18 +97,14 @@ class Router:
         self._reading: set[str] = set()
         self._wanted: list[str] = []  # reads asked for by deferred work: see wanted_reads
         self.exit_requested = False
-        self._on_initialize = on_initialize
         self._log_messages = log_messages
 
     # -- deferred work -------------------------------------------------------------------
     def defer(self, fn: Callable[[], None]) -> None:
-        self._deferred.append(fn)
+        self.core.defer(fn)
 
     def drain(self) -> None:
-        while self._deferred:
-            batch, self._deferred = self._deferred, []
-            for fn in batch:
-                self._guarded(fn)
+        self.core.drain()
 
     @staticmethod
     def _guarded(fn: Callable[..., None], *args: Any) -> None:
@@ -275,8 +270,8 @@ class Router:
     def _initialize_params(self, body: bytes) -> None:
         decoded = msg.decode(body)
         params = decoded.get("params") if decoded else None
-        if isinstance(params, dict) and self._on_initialize is not None:
-            self._on_initialize(params)
+        if isinstance(params, dict):
+            self.core.on_initialize(params)
 
     # -- large frames, decided from their first bytes --------------------------------------
     def client_head(self, head: bytes) -> bool:
@@ -377,7 +372,7 @@ class Router:
             return
         request = msg.decode(pending.params) if isinstance(pending.params, bytes) else None
         params = request.get("params") if request else None
-        self.outcomes.symbols(pending.method, params, result)
+        self.outcomes.symbols(pending.method, params, result, self.documents)
 
     # -- events from the session ---------------------------------------------------------
     def timed_out(self, msg_id: Any) -> list[Action]:

@@ -25,16 +25,14 @@ import sys
 from typing import Any, Protocol
 
 from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.proxy.messages import result_response
-from lsp_backoff.proxy.outcomes import Outcomes
 from lsp_backoff.proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Action, Router
 from lsp_backoff.proxy.stdio import Stdout, open_stdin, open_stdout
-from lsp_backoff.proxy.store_link import StoreLink
 from lsp_backoff.tracker.errors import LspBackoffError
-from lsp_backoff.tracker.failures import FailureTracker
 
 log = logging.getLogger("lsp_backoff.session")
 server_log = logging.getLogger(SERVER_LOGGER)
@@ -61,10 +59,19 @@ def loop_factory() -> Any:
 def run_proxy(config: ProxyConfig) -> int:
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         try:
-            return runner.run(Session(config).run())
+            return runner.run(_run_alone(config))
         except ServerStartError as exc:
             print(f"lsp-backoff: error: {exc}", file=sys.stderr)
             return 2
+
+
+async def _run_alone(config: ProxyConfig) -> int:
+    """One session on a core of its own: ``lsp-backoff -- SERVER``."""
+    core = Core.open(config)
+    try:
+        return await Session(core).run()
+    finally:
+        await core.close()
 
 
 class ClientOut(Protocol):
@@ -76,18 +83,18 @@ class ClientOut(Protocol):
 
 
 class Session:
-    def __init__(self, config: ProxyConfig) -> None:
-        self.config = config
-        self.tracker = FailureTracker(config.policy)
+    """One server and its client, on a ``core`` shared with any other sessions.
+
+    ``config`` gives this session's server command, timeout and logging (default: the core's).
+    Finishing a session leaves the core open: its owner closes it (``await core.close()``).
+    """
+
+    def __init__(self, core: Core, config: ProxyConfig | None = None) -> None:
+        self.core = core
+        self.config = config = config if config is not None else core.config
         self.documents = Documents()
-        self.store = StoreLink(config, self.tracker)
         self.router = Router(
-            self.tracker,
-            Outcomes(self.tracker, self.store, self.documents),
-            self.documents,
-            timeout=config.timeout,
-            on_initialize=self.store.on_initialize,
-            log_messages=config.log_messages,
+            core, self.documents, timeout=config.timeout, log_messages=config.log_messages
         )
         self._timers: dict[Any, asyncio.TimerHandle] = {}
         self._drain_scheduled = False
@@ -124,7 +131,7 @@ class Session:
         loop = asyncio.get_running_loop()
         self.loop = loop
         self._done = loop.create_future()
-        self.store.start(loop)
+        self.core.attach(loop)
         self.client_out = client_out
         try:
             transport, _ = await loop.subprocess_exec(
@@ -136,7 +143,6 @@ class Session:
                 start_new_session=new_session,
             )
         except OSError as exc:
-            await self.store.close()
             name = self.config.server[0]
             raise ServerStartError(f"cannot start server {name!r}: {exc.strerror or exc}") from exc
         self.proc = transport
@@ -147,11 +153,10 @@ class Session:
             client_out.on_resume = server_out.resume_reading
 
     async def finish(self) -> int:
-        """Wait for the server's exit, hand the client what is left, close the store."""
+        """Wait for the server's exit and hand the client what is left (the core stays open)."""
         assert self._done is not None, "start() first"
         await self._done
         await self.client_out.drain_and_close()
-        await self.store.close()
         return self._exit_code()
 
     def _exit_code(self) -> int:
@@ -290,7 +295,7 @@ class Session:
 
     async def _flush(self, msg_id: Any) -> None:
         self._run_drain()
-        committed = await self.store.flush()
+        committed = await self.core.flush()
         self.client_out.write(encode(result_response(msg_id, {"committed": committed})))
 
     def _schedule_drain(self) -> None:

@@ -59,6 +59,9 @@ class StoreLink:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Idempotent: every session on a shared core starts it; the first one counts."""
+        if self._loop is not None:
+            return
         self._loop = loop
         if config_knows_path(self.config):
             self._open(None)

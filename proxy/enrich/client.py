@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.proxy.session import ServerStartError, Session
 
@@ -223,9 +224,19 @@ class ProxyConnection(LspConnection):
     less than a proxy process: no second interpreter to start, no extra pipe per message.
     """
 
-    def __init__(self, config: ProxyConfig, workspace: Path, request_timeout: float) -> None:
+    def __init__(
+        self,
+        config: ProxyConfig,
+        workspace: Path,
+        request_timeout: float,
+        core: Core | None = None,
+    ) -> None:
+        """``core``: shared with other connections (a pool); None: one of its own, closed
+        when this session ends."""
         super().__init__(workspace, request_timeout)
         self.config = config
+        self._owns_core = core is None
+        self.core = core if core is not None else Core.open(config)
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._tail = _Tail(self.stderr_tail)
         self._session: Session | None = None
@@ -234,13 +245,14 @@ class ProxyConnection(LspConnection):
     async def start(self) -> None:
         """Start the proxy session (and with it the server), then the initialize handshake."""
         logging.getLogger(PROXY_LOGGER).addHandler(self._tail)
-        session = Session(self.config)
+        session = Session(self.core, self.config)
         rpc = self.connect(session.client_data)
         try:
             # Its own process session keeps a terminal's Ctrl-C away from the server: enrich
             # stops it itself, after the requests in flight.
             await session.start(_ToClient(rpc), new_session=True)
         except ServerStartError as exc:
+            await self._close_core()
             self.stderr_tail.append(str(exc))
             self.lost(2)
             raise ServerDied(str(exc)) from exc
@@ -251,7 +263,13 @@ class ProxyConnection(LspConnection):
     async def _watch_exit(self, session: Session) -> None:
         # The session answers every pending request with an error when the server exits;
         # whatever is still waiting after that fails here.
-        self.lost(await session.finish())
+        status = await session.finish()
+        await self._close_core()  # before `lost`: whoever waits for the end reads the file
+        self.lost(status)
+
+    async def _close_core(self) -> None:
+        if self._owns_core:
+            await self.core.close()
 
     def describe_exit(self) -> str:
         tail = " | ".join(list(self.stderr_tail)[-3:])

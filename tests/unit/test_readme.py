@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lsp_backoff.proxy.cli import build_parser
 from lsp_backoff.proxy.config import ProxyConfig
-from lsp_backoff.proxy.recording import TRACKED
+from lsp_backoff.proxy.operations import TRACKED
 from lsp_backoff.tracker.model import OPERATIONS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()

@@ -6,14 +6,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, FrameParser, encode
-from lsp_backoff.proxy.outcomes import Outcomes
 from lsp_backoff.proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Router
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
+CONFIG = ProxyConfig(no_db=True)
 URI = "file:///ws/a.py"
 TEXT = "def bad_fn(): pass\ngood = bad_fn()\n"
 
@@ -70,7 +72,7 @@ def make(max_retries: int = 7) -> tuple[Router, Sink, Clock]:
     tracker = FailureTracker(BackoffPolicy(base=5, max_retries=max_retries), clock=clock)
     docs = Documents()
     sink = Sink()
-    router = Router(tracker, Outcomes(tracker, sink, docs), docs, timeout=30)
+    router = Router(Core(CONFIG, tracker=tracker, sink=sink), docs, timeout=30)
     router.from_client(note("textDocument/didOpen", {"textDocument": {"uri": URI, "text": TEXT}}))
     router.drain()
     return router, sink, clock
@@ -450,7 +452,7 @@ def test_a_missing_file_is_decided_by_position_and_not_read_again_at_once() -> N
     clock = Clock()
     docs = Documents(clock=clock)
     tracker = FailureTracker(BackoffPolicy(base=5), clock=clock)
-    router = Router(tracker, Outcomes(tracker, Sink(), docs), docs)
+    router = Router(Core(CONFIG, tracker=tracker, sink=Sink()), docs)
     req = disk_request(1)
     assert router.from_client(req) == [(READ, DISK)]
     assert router.loaded(DISK, None) == [(TO_SERVER, req.raw), (ARM, 1)]

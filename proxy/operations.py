@@ -1,0 +1,53 @@
+"""The one table from LSP method to operation, and where a request names its symbol.
+
+Every part of the project that maps a method to an operation name (the router, recording,
+enrich's asking) reads it here. Operation names are the public ones (tracker.model.OPERATIONS).
+Imports nothing from the proxy: everything may import it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Requests at a position in a document: asked with textDocument + position.
+LOCATE: dict[str, str] = {
+    "textDocument/definition": "definition",
+    "textDocument/declaration": "declaration",
+    "textDocument/typeDefinition": "type_definition",
+    "textDocument/implementation": "implementation",
+    "textDocument/references": "references",
+}
+PREPARE_CALLS = "prepare_call_hierarchy"
+#: Requests about a call hierarchy item (from prepareCallHierarchy): asked with ``item``.
+CALLS: dict[str, str] = {
+    "callHierarchy/incomingCalls": "incoming_calls",
+    "callHierarchy/outgoingCalls": "outgoing_calls",
+}
+#: Every tracked request: method → operation.
+TRACKED: dict[str, str] = {
+    **LOCATE,
+    "textDocument/prepareCallHierarchy": PREPARE_CALLS,
+    **CALLS,
+}
+#: The same, operation → method.
+METHODS: dict[str, str] = {operation: method for method, operation in TRACKED.items()}
+CALL_OPERATIONS = frozenset(CALLS.values())
+
+#: Requests whose answers list symbols (recorded, never tracked): method → source name.
+SYMBOL_LISTS: dict[str, str] = {
+    "textDocument/documentSymbol": "document_symbol",
+    "workspace/symbol": "workspace_symbol",
+}
+
+
+def document_of(operation: str, params: Any) -> str | None:
+    """The URI whose text a tracked request's symbol key is computed from."""
+    if not isinstance(params, dict):
+        return None
+    if operation in CALL_OPERATIONS:
+        item = params.get("item")
+        uri = item.get("uri") if isinstance(item, dict) else None
+    else:
+        document = params.get("textDocument")
+        uri = document.get("uri") if isinstance(document, dict) else None
+    return uri if isinstance(uri, str) else None
