@@ -1,26 +1,24 @@
 """Document texts, position encodings and symbol keys.
 
 Keeps the text of open documents (didOpen, didChange full and incremental, didSave, didClose) and
-reads unopened ``file://`` documents from disk through a bounded LRU cache, so the proxy can name
+a bounded LRU cache of unopened ``file://`` documents read from disk, so the proxy can name
 the identifier at a request position: its key is the URI plus the identifier's start and text, so
 every position inside one identifier gives the same key. Positions follow the negotiated
 ``PositionEncodingKind`` (lsp-3.17 ``types/position.md``); lines end at ``\\n``, ``\\r\\n`` or
-``\\r`` (``types/textDocuments.md``). Pure logic apart from the bounded disk read; nothing here
-raises for bad client input or unreadable files (the proxy only loses a symbol's name).
+``\\r`` (``types/textDocuments.md``). Memory only: files are read by the read gate
+(proxy/reads.py) in a worker and handed in with ``loaded``; nothing here touches the disk, and
+nothing raises for bad client input (the proxy only loses a symbol's name).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
 from itertools import accumulate
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from cachetools import LRUCache
 
@@ -28,15 +26,6 @@ ENCODINGS = ("utf-8", "utf-16", "utf-32")
 _EOL = re.compile(r"\r\n|\r|\n")
 # Line breaks for str.splitlines but not for LSP (types/textDocuments.md).
 _OTHER_SEPARATORS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
-
-
-def url2pathname(path: str) -> str:
-    """What urllib.request.url2pathname does, without importing ssl and http (~40 ms)."""
-    if os.name == "nt":
-        from nturl2path import url2pathname as nt
-
-        return nt(path)
-    return unquote(path)
 
 
 def content_hash(text: str) -> str:
@@ -168,7 +157,6 @@ class Documents:
         *,
         encoding: str = "utf-16",
         disk_cache_size: int = 256,
-        max_file_bytes: int = 4 << 20,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.encoding = encoding
@@ -176,7 +164,6 @@ class Documents:
         self._disk_cache_size = disk_cache_size
         self._disk: LRUCache[str, _Text] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._missing: LRUCache[str, float] = LRUCache(maxsize=max(disk_cache_size, 1))
-        self._max_file_bytes = max_file_bytes
         self._clock = clock
 
     @property
@@ -266,19 +253,18 @@ class Documents:
             return False
         return self._missing.get(uri, 0.0) <= self._clock()
 
-    def read(self, uri: str) -> str | None:
-        """The file behind ``uri``, read now (blocking: meant for a worker thread); None when
-        it is not a readable regular file of at most max_file_bytes. Never raises."""
-        return self._read(uri)
-
-    def loaded(self, uri: str, text: str | None) -> None:
-        """What ``read`` found, handed back on the event loop: cached, or remembered missing
-        for a moment (so deciding the requests that waited for it reads nothing)."""
+    def loaded(self, uri: str, text: str | None, version: str | None = None) -> None:
+        """What the read gate found, handed back on the event loop: cached (``version``: its
+        content hash when the reader computed it), or remembered missing for a moment (so
+        deciding the requests that waited for it reads nothing)."""
         if text is None:
             self._missing[uri] = self._clock() + self.MISSING_SECONDS
         else:
             self._missing.pop(uri, None)
-            self._cache(uri, _Text(text))
+            doc = _Text(text)
+            if version is not None:
+                doc._hash = version  # hashed by the reader, off the loop
+            self._cache(uri, doc)
 
     def close(self, uri: str) -> None:
         """didClose: forget the open text; the disk (cached or read later) serves from now on."""
@@ -290,7 +276,7 @@ class Documents:
         self._missing.pop(uri, None)
 
     def text(self, uri: str) -> str | None:
-        """The open text, else the file read from disk (``file://`` only), else None."""
+        """The open text, else the cached disk text, else None (nothing is read here)."""
         doc = self._lookup(uri)
         return None if doc is None else doc.text
 
@@ -334,40 +320,9 @@ class Documents:
         return symbol_key(uri, ident.line, ident.character, ident.name), ident
 
     def _lookup(self, uri: str) -> _Text | None:
-        doc = self._open.get(uri) or self._disk.get(uri)
-        if doc is not None:
-            return doc
-        if self._missing.get(uri, 0.0) > self._clock():
-            return None  # just found missing (see loaded)
-        # Misses are cached only briefly: a file created later needs no didChangeWatchedFiles.
-        text = self._read(uri)
-        if text is None:
-            return None
-        doc = _Text(text)
-        self._cache(uri, doc)
-        return doc
+        # Memory only, by construction: a file's text arrives through ``loaded``.
+        return self._open.get(uri) or self._disk.get(uri)
 
     def _cache(self, uri: str, doc: _Text) -> None:
         if self._disk_cache_size > 0:
             self._disk[uri] = doc
-
-    def _read(self, uri: str) -> str | None:
-        """The file behind a ``file://`` URI, if it is a regular file of at most
-        max_file_bytes; None otherwise. Never raises."""
-        try:
-            parts = urlsplit(uri)
-            if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
-                return None
-            path = url2pathname(parts.path)
-            # stat first: opening a FIFO or device for reading could block or never end.
-            st = os.stat(path)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > self._max_file_bytes:
-                return None
-            with open(path, "rb") as f:
-                data = f.read(self._max_file_bytes + 1)
-        except (OSError, ValueError):  # unreadable, or a NUL/garbage path: no text, not an error
-            return None
-        if len(data) > self._max_file_bytes:
-            return None  # grew between stat and read
-        # utf-8-sig: editors do not count a byte-order mark in positions.
-        return data.decode("utf-8-sig", errors="replace")

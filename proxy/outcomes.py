@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from cachetools import LRUCache
 
 from lsp_backoff.proxy.documents import Documents, symbol_key
+from lsp_backoff.proxy.messages import METHOD_NOT_FOUND, REQUEST_CANCELLED, TRANSIENT_CODES
 from lsp_backoff.proxy.operations import SYMBOL_LISTS
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.recording import is_empty, item_symbol, listed_symbols, targets
@@ -167,3 +168,39 @@ class Outcomes:
 
     def document_changed(self, uri: str, version: str | None) -> None:
         self.note_version(uri, version)
+
+    def rearm(self, uri: str) -> None:
+        """A document's content changed: every symbol of it is asked again next time."""
+        for symbol, operation in self.tracker.invalidate(uri):
+            # Also in the database: an edit undone later must not revive the old skip.
+            self.sink.clear_failure(symbol, operation)
+
+    def response(
+        self,
+        method: str,
+        symbol: SymbolRef,
+        operation: str,
+        decoded: dict[str, Any],
+        readiness: Readiness,
+        *,
+        sent_at: int | None = None,
+        cancelled: bool = False,
+    ) -> None:
+        """What the server's answer to a tracked request teaches (``decoded``: the response)."""
+        error = decoded.get("error")
+        if cancelled and (error is not None or is_empty(decoded.get("result"))):
+            return  # the client gave up on it: whatever the server says now teaches nothing
+        if error is None:
+            self.answer(symbol, operation, decoded.get("result"), readiness, sent_at)
+            return
+        code = error.get("code") if isinstance(error, dict) else None
+        if code == REQUEST_CANCELLED:
+            return  # cancelled: by the client, or a server giving way; nothing learnt
+        if code == METHOD_NOT_FOUND:
+            # The server lacks the whole method (jedi has no implementation): no backoff and
+            # no null in its place — the client keeps seeing the server's own error — but the
+            # graph notes it, so an indexer stops asking.
+            self.unsupported(symbol, operation, f"{method} not supported")
+            return
+        text = error.get("message", "") if isinstance(error, dict) else str(error)
+        self.failure(symbol, operation, f"error {code}: {text}", code in TRANSIENT_CODES)

@@ -22,15 +22,17 @@ import functools
 import logging
 import signal
 import sys
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
+from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, Read, ToClient, ToServer
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.proxy.messages import result_response
-from lsp_backoff.proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Action, Router
+from lsp_backoff.proxy.reads import NOTHING, Loaded
+from lsp_backoff.proxy.routing import Router
 from lsp_backoff.proxy.stdio import Stdout, open_stdin, open_stdout
 from lsp_backoff.tracker.errors import LspBackoffError
 
@@ -261,31 +263,34 @@ class Session:
 
     # -- actions -------------------------------------------------------------------------
     def _execute(self, actions: list[Action]) -> None:
-        for verb, payload in actions:
-            if verb == TO_CLIENT:
-                self.client_out.write(payload)
-            elif verb == TO_SERVER:
-                if not self.server_in.is_closing():
-                    self.server_in.write(payload)
-            elif verb == ARM:
-                self._timers[payload] = self.loop.call_later(
-                    self.config.timeout, self._timed_out, payload
-                )
-            elif verb == DISARM:
-                handle = self._timers.pop(payload, None)
-                if handle is not None:
-                    handle.cancel()
-            elif verb == FLUSH:
-                self.loop.create_task(self._flush(payload))
-            elif verb == READ:
-                # File reads stay off the relay's thread; the request that needs the text
-                # waits for it, nothing else does.
-                reading = self.loop.run_in_executor(None, self.documents.read, payload)
-                reading.add_done_callback(functools.partial(self._read_done, payload))
+        for action in actions:
+            match action:
+                case ToClient(data):
+                    self.client_out.write(data)
+                case ToServer(data):
+                    if not self.server_in.is_closing():
+                        self.server_in.write(data)
+                case Arm(msg_id):
+                    self._timers[msg_id] = self.loop.call_later(
+                        self.config.timeout, self._timed_out, msg_id
+                    )
+                case Disarm(msg_id):
+                    handle = self._timers.pop(msg_id, None)
+                    if handle is not None:
+                        handle.cancel()
+                case Flush(msg_id):
+                    self.loop.create_task(self._flush(msg_id))
+                case Read(uri):
+                    # The read gate's read, in a worker: the relay's thread never touches
+                    # a file; what needs the text waits for it, nothing else does.
+                    reading = self.loop.run_in_executor(None, self.router.reads.read, uri)
+                    reading.add_done_callback(functools.partial(self._read_done, uri))
+                case _:
+                    assert_never(action)
 
-    def _read_done(self, uri: str, done: asyncio.Future[str | None]) -> None:
-        text = None if done.cancelled() or done.exception() else done.result()
-        self._execute(self.router.loaded(uri, text))
+    def _read_done(self, uri: str, done: asyncio.Future[Loaded]) -> None:
+        found = NOTHING if done.cancelled() or done.exception() else done.result()
+        self._execute(self.router.loaded(uri, found))
         self._schedule_drain()
 
     def _timed_out(self, msg_id: Any) -> None:

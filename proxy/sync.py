@@ -4,7 +4,12 @@ Runs as deferred work after the notification has been forwarded (see ``Router.de
 Invalidation (issue 3): didChange, didOpen or didSave with different text, a didClose that
 drops unsaved edits, and workspace/didChangeWatchedFiles re-arm every symbol of the document.
 A didOpen of a file the proxy has not read is not compared with the disk (no reads here): the
-content hash every failure state carries decides at the next request instead.
+content hash every failure state carries decides at the next request instead. Whatever needs a
+file's text asks the read gate (``later``) and runs once it has been read off the loop.
+
+Content hashes are computed only where something is compared or recorded (didOpen, didSave,
+didClose, a watched file read), never per keystroke: a didChange re-arms without hashing, and
+the new content's hash is computed once, when a tracked request or a recorded row needs it.
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ def document_event(
     if not isinstance(params, dict):
         return
     if method == "workspace/didChangeWatchedFiles":
-        for change in params.get("changes") or []:
+        changes = params.get("changes")
+        for change in changes if isinstance(changes, list) else ():
             if isinstance(change, dict) and isinstance(change.get("uri"), str):
-                docs.file_changed(change["uri"])
-                changed(change["uri"], docs, outcomes)
+                _watched(change["uri"], docs, outcomes, later)
         return
     doc = params.get("textDocument")
     if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):
@@ -45,8 +50,22 @@ def document_event(
         and not docs.is_open(uri)
     ):
         _saved_unopened(uri, docs, outcomes, later)
+    elif method == "textDocument/didChange":
+        changes = params.get("contentChanges")
+        if isinstance(changes, list) and docs.change(uri, changes):
+            outcomes.rearm(uri)  # no hash: see the module docstring
     elif _apply(method, uri, doc, params, docs, outcomes):
         changed(uri, docs, outcomes)
+
+
+def _watched(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:
+    """The file changed on disk: its cached text is stale and its symbols are asked again; an
+    unopened file's new content hash is told to the store once the gate has read it."""
+    docs.file_changed(uri)
+    outcomes.rearm(uri)
+    if docs.is_open(uri):
+        return  # the editor's text is the content; the store knows its hash already
+    later(uri, lambda: outcomes.document_changed(uri, docs.version(uri)))
 
 
 def _saved_unopened(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:
@@ -95,8 +114,6 @@ def _apply(
         # proxy must not take rows recorded for older content as current.
         outcomes.note_version(uri, docs.version(uri))
         return is_new
-    if method == "textDocument/didChange" and isinstance(params.get("contentChanges"), list):
-        return docs.change(uri, params["contentChanges"])
     if method == "textDocument/didSave":
         text = params.get("text")
         return docs.save(uri, text if isinstance(text, str) else None)
@@ -104,8 +121,7 @@ def _apply(
 
 
 def changed(uri: str, docs: Documents, outcomes: Outcomes) -> None:
-    """A document's content changed: every symbol of it is asked again next time."""
-    for symbol, operation in outcomes.tracker.invalidate(uri):
-        # Also in the database: an edit undone later must not revive the old skip.
-        outcomes.sink.clear_failure(symbol, operation)
+    """A document's content changed, compared: its symbols are asked again next time, and the
+    store learns the new content hash."""
+    outcomes.rearm(uri)
     outcomes.document_changed(uri, docs.version(uri))

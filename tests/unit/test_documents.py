@@ -10,6 +10,7 @@ import pytest
 
 import lsp_backoff.proxy.documents as documents
 from lsp_backoff.proxy.documents import Documents, Identifier, content_hash, symbol_key
+from lsp_backoff.proxy.reads import read_file
 
 URI = "file:///nowhere/doc.py"
 # The non-ASCII line from the brief. Offsets below are counted by hand:
@@ -237,28 +238,11 @@ def test_open_save_close_semantics_without_disk() -> None:
     assert docs.text(URI) is None
 
 
-def test_open_of_a_file_never_read_reads_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """didOpen runs on the relay's thread: the content hash of the opened text decides later
-    (the tracker drops states recorded for other content), not a read now."""
-    path = tmp_path / "m.py"
-    path.write_text("x = 1\n")
-    docs = Documents()
-
-    def no_read(uri: str) -> str | None:
-        raise AssertionError(f"read {uri} on the relay's thread")
-
-    monkeypatch.setattr(docs, "_read", no_read)
-    assert docs.open(path.as_uri(), "x = 2\n") is False
-    assert docs.text(path.as_uri()) == "x = 2\n"
-
-
 def test_open_compares_with_disk(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("x = 1\n")
     docs = Documents()
-    docs.loaded(path.as_uri(), docs.read(path.as_uri()))  # read (in a worker) before
+    docs.loaded(path.as_uri(), read_file(path.as_uri()))  # read (by the gate) before
     assert docs.open(path.as_uri(), "x = 1\n") is False
     docs.change(path.as_uri(), [{"text": "x = 2\n"}])
     docs.close(path.as_uri())  # closed without saving: disk text serves again
@@ -271,75 +255,14 @@ def test_save_drops_disk_cache_for_unopened_document(tmp_path: Path) -> None:
     path.write_text("old")
     docs = Documents()
     uri = path.as_uri()
+    docs.loaded(uri, read_file(uri))
     assert docs.text(uri) == "old"
     path.write_text("new")
-    assert docs.save(uri, None) is True
-    assert docs.text(uri) == "new"
-    assert docs.save(uri, None) is False
+    assert docs.save(uri, None) is True  # the disk changed: the cached text is dropped
+    assert docs.text(uri) is None and docs.needs_read(uri)
 
 
-# -- disk --------------------------------------------------------------------------------------
-
-
-def test_disk_read_with_percent_encoded_path(tmp_path: Path) -> None:
-    folder = tmp_path / "dir with space#1"
-    folder.mkdir()
-    path = folder / "ñame.py"
-    path.write_text("héllo = 1\n", encoding="utf-8")
-    uri = path.as_uri()
-    assert "%20" in uri and "%23" in uri and "%C3%B1" in uri
-    docs = Documents()
-    assert docs.text(uri) == "héllo = 1\n"
-    assert docs.identifier_at(uri, 0, 2) == Identifier(0, 0, "héllo")
-    assert docs.text("file://localhost" + uri[len("file://") :]) == "héllo = 1\n"
-
-
-def test_disk_read_refusals_never_raise(tmp_path: Path) -> None:
-    big = tmp_path / "big.txt"
-    big.write_bytes(b"a" * 11)
-    exact = tmp_path / "exact.txt"
-    exact.write_bytes(b"a" * 10)
-    docs = Documents(max_file_bytes=10)
-    assert docs.text(big.as_uri()) is None
-    assert docs.text(exact.as_uri()) == "a" * 10
-    assert docs.text(tmp_path.as_uri()) is None  # a directory
-    assert docs.text((tmp_path / "absent.py").as_uri()) is None
-    assert docs.text("untitled:Untitled-1") is None
-    assert docs.text("https://example.com/a.py") is None
-    assert docs.text("file://otherhost/etc/hosts") is None
-    assert docs.text("file:///a%00b") is None
-    assert docs.version(big.as_uri()) is None
-
-
-def test_disk_read_decodes_with_replacement_and_strips_bom(tmp_path: Path) -> None:
-    path = tmp_path / "bad.py"
-    path.write_bytes(b"\xef\xbb\xbfab\xffcd")
-    assert Documents().text(path.as_uri()) == "ab\ufffdcd"
-
-
-def test_disk_cache_is_bounded_lru(tmp_path: Path) -> None:
-    paths = [tmp_path / f"f{i}.py" for i in range(3)]
-    for p in paths:
-        p.write_text("old")
-    docs = Documents(disk_cache_size=2)
-    for p in paths:
-        assert docs.text(p.as_uri()) == "old"
-    for p in paths:
-        p.write_text("new")
-    # f0 was evicted (re-read from disk); f1 and f2 are still served from the cache.
-    assert docs.text(paths[0].as_uri()) == "new"
-    assert docs.text(paths[2].as_uri()) == "old"
-    docs.file_changed(paths[2].as_uri())
-    assert docs.text(paths[2].as_uri()) == "new"
-
-
-def test_disk_cache_size_zero_disables_caching(tmp_path: Path) -> None:
-    path = tmp_path / "f.py"
-    path.write_text("old")
-    docs = Documents(disk_cache_size=0)
-    assert docs.text(path.as_uri()) == "old"
-    path.write_text("new")
-    assert docs.text(path.as_uri()) == "new"
+# -- disk (read by the gate: see test_reads.py) ------------------------------------------
 
 
 def test_open_text_wins_over_disk(tmp_path: Path) -> None:
@@ -386,7 +309,7 @@ def test_needs_read_only_for_file_uris_that_are_neither_open_nor_cached(tmp_path
     uri = path.as_uri()
     assert docs.needs_read(uri)
     assert not docs.needs_read("untitled:Untitled-1")  # nothing on disk to read
-    docs.loaded(uri, docs.read(uri))
+    docs.loaded(uri, read_file(uri))
     assert not docs.needs_read(uri) and docs.text(uri) == "x = 1\n"
     docs.file_changed(uri)
     assert docs.needs_read(uri)
@@ -399,11 +322,11 @@ def test_a_file_found_missing_is_believed_missing_briefly(tmp_path: Path) -> Non
     docs = Documents(clock=lambda: now[0])
     path = tmp_path / "later.py"
     uri = path.as_uri()
-    docs.loaded(uri, docs.read(uri))  # not there
+    docs.loaded(uri, read_file(uri))  # not there
     path.write_text("z = 3\n")
     assert not docs.needs_read(uri) and docs.text(uri) is None  # no read on the loop
     now[0] += Documents.MISSING_SECONDS + 0.1
-    assert docs.needs_read(uri) and docs.text(uri) == "z = 3\n"  # created since: seen
+    assert docs.needs_read(uri) and docs.text(uri) is None  # created since: to be read
     docs.loaded("file:///gone.py", None)
     docs.file_changed("file:///gone.py")  # a watched-files event forgets it at once
     assert docs.needs_read("file:///gone.py")

@@ -6,11 +6,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, Read, ToClient, ToServer
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, FrameParser, encode
-from lsp_backoff.proxy.routing import ARM, DISARM, FLUSH, READ, TO_CLIENT, TO_SERVER, Router
+from lsp_backoff.proxy.reads import Loaded
+from lsp_backoff.proxy.routing import Router
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
@@ -78,6 +80,11 @@ def make(max_retries: int = 7) -> tuple[Router, Sink, Clock]:
     return router, sink, clock
 
 
+def text(content: str | None) -> Loaded:
+    """What the read gate hands back for a file with ``content`` (None: no file)."""
+    return Loaded(content, None)
+
+
 def framed(message: dict[str, Any]) -> Frame:
     (item,) = FrameParser().feed(encode(json.dumps(message).encode()))
     assert isinstance(item, Frame)
@@ -97,17 +104,18 @@ def reply(ident: Any, **fields: Any) -> Frame:
     return framed({"jsonrpc": "2.0", "id": ident, **fields})
 
 
-def body(action: tuple[str, Any]) -> dict[str, Any]:
-    (item,) = FrameParser().feed(action[1])
+def body(action: Action) -> dict[str, Any]:
+    assert isinstance(action, ToClient | ToServer)
+    (item,) = FrameParser().feed(action.data)
     assert isinstance(item, Frame)
     return json.loads(item.body)
 
 
 def fail(router: Router, ident: int, code: int = -32603) -> None:
     req = request(ident, "textDocument/definition")
-    assert router.from_client(req) == [(TO_SERVER, req.raw), (ARM, ident)]
+    assert router.from_client(req) == [ToServer(req.raw), Arm(ident)]
     resp = reply(ident, error={"code": code, "message": "nope"})
-    assert router.from_server(resp) == [(TO_CLIENT, resp.raw), (DISARM, ident)]
+    assert router.from_server(resp) == [ToClient(resp.raw), Disarm(ident)]
     router.drain()
 
 
@@ -126,16 +134,16 @@ def test_a_failure_short_circuits_the_next_request_with_null() -> None:
     router, sink, clock = make()
     fail(router, 1)
     actions = router.from_client(request(2, "textDocument/definition", character=7))
-    assert actions is not None and actions[0][0] == TO_CLIENT
+    assert actions is not None and isinstance(actions[0], ToClient)
     assert body(actions[0]) == {"jsonrpc": "2.0", "id": 2, "result": None}
     assert sink.of("failure") == [("definition", 1, False)]
     # Another operation on the same symbol is tracked apart.
     refs = request(3, "textDocument/references")
-    assert router.from_client(refs) == [(TO_SERVER, refs.raw), (ARM, 3)]
+    assert router.from_client(refs) == [ToServer(refs.raw), Arm(3)]
     # After the window the server is asked again.
     clock.now += 5
     again = request(4, "textDocument/definition")
-    assert router.from_client(again) == [(TO_SERVER, again.raw), (ARM, 4)]
+    assert router.from_client(again) == [ToServer(again.raw), Arm(4)]
     assert router.counters["short_circuited"] == 1
 
 
@@ -176,7 +184,7 @@ def test_an_edit_re_arms_the_document() -> None:
     }
     router.from_client(note("textDocument/didChange", change))
     req = request(2, "textDocument/definition")
-    assert router.from_client(req) == [(TO_SERVER, req.raw), (ARM, 2)]
+    assert router.from_client(req) == [ToServer(req.raw), Arm(2)]
 
 
 def test_success_records_edges_and_clears() -> None:
@@ -217,7 +225,7 @@ def test_server_exit_fails_every_pending_request() -> None:
     router.from_client(request(1, "textDocument/definition"))
     router.from_client(framed({"jsonrpc": "2.0", "id": "h", "method": "textDocument/hover"}))
     actions = router.server_exited(3)
-    errors = [body(a) for a in actions if a[0] == TO_CLIENT]
+    errors = [body(a) for a in actions if isinstance(a, ToClient)]
     assert {e["id"] for e in errors} == {1, "h"}
     assert all(e["error"]["code"] == -32803 and "status 3" in e["error"]["message"] for e in errors)
     assert router.server_exited(3) == []
@@ -268,7 +276,7 @@ def test_document_symbols_are_recorded() -> None:
 def test_proxy_private_requests_are_answered_locally() -> None:
     router, _, _ = make()
     flush = router.from_client(framed({"jsonrpc": "2.0", "id": 1, "method": "lspBackoff/flush"}))
-    assert flush == [(FLUSH, 1)]
+    assert flush == [Flush(1)]
     (stats,) = (
         router.from_client(framed({"jsonrpc": "2.0", "id": 2, "method": "lspBackoff/stats"})) or []
     )
@@ -279,13 +287,13 @@ def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> No
     router, _, _ = make()
     head = b'{"jsonrpc":"2.0","id":%s,"method":"%s","params":'
     assert router.client_head(head % (b"7", b"custom/upload"))
-    assert router.pending[7].method == "custom/upload"  # still failed if the server dies
+    assert router.requests.get(7).method  # type: ignore[union-attr] == "custom/upload"  # still failed if the server dies
     assert not router.client_head(head % (b"8", b"textDocument/definition"))
     assert not router.client_head(head % (b"9", b"textDocument/documentSymbol"))
     assert not router.client_head(b'{"jsonrpc":"2.0","method":"textDocument/didOpen"')
     # Server side: an answer to a plain request streams; to a tracked one it does not.
     assert router.server_head(b'{"jsonrpc":"2.0","id":7,"result":')
-    assert 7 not in router.pending
+    assert 7 not in router.requests
     router.from_client(request(10, "textDocument/references"))
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')
     router.timed_out(10)
@@ -298,7 +306,7 @@ def test_method_not_found_is_not_backed_off_but_noted_in_the_graph() -> None:
     assert sink.of("error") == [("bad_fn", "definition")]
     assert sink.of("failure") == []
     again = request(2, "textDocument/definition")
-    assert router.from_client(again) == [(TO_SERVER, again.raw), (ARM, 2)]
+    assert router.from_client(again) == [ToServer(again.raw), Arm(2)]
 
 
 def test_stats_include_answers_already_forwarded() -> None:
@@ -333,10 +341,10 @@ def test_closing_with_unsaved_edits_re_arms(tmp_path: Any) -> None:
     req = request(2, "textDocument/definition")
     # The open text is gone: the request waits for the read the close asked for (off the
     # loop), which starts with it …
-    assert router.from_client(req) == [(READ, URI)]
+    assert router.from_client(req) == [Read(URI)]
     assert router.wanted_reads() == []
     # … and no file backs it: not the content the failure was about.
-    assert router.loaded(URI, None) == [(TO_SERVER, req.raw), (ARM, 2)]
+    assert router.loaded(URI, text(None)) == [ToServer(req.raw), Arm(2)]
 
 
 def test_closing_a_document_saved_as_it_is_on_disk_keeps_the_backoff(tmp_path: Any) -> None:
@@ -354,8 +362,8 @@ def test_closing_a_document_saved_as_it_is_on_disk_keeps_the_backoff(tmp_path: A
         {"jsonrpc": "2.0", "id": 2, "method": "textDocument/definition", "params": params}
     )
     # Waits for the read the close asked for, which starts with it.
-    assert router.from_client(again) == [(READ, uri)]
-    actions = router.loaded(uri, router.documents.read(uri))
+    assert router.from_client(again) == [Read(uri)]
+    actions = router.loaded(uri, router.reads.read(uri))
     assert len(actions) == 1 and body(actions[0])["result"] is None
 
 
@@ -403,39 +411,43 @@ def disk_request(ident: Any, method: str = "textDocument/definition") -> Frame:
 def test_a_request_on_an_unread_file_waits_for_one_read_then_is_decided_in_order() -> None:
     router, _, _ = make()
     first, second = disk_request(1), disk_request(2, "textDocument/references")
-    assert router.from_client(first) == [(READ, DISK)]
+    assert router.from_client(first) == [Read(DISK)]
     assert router.from_client(second) == []  # the same file: one read serves both
     assert router.from_client(note("custom/other", {})) is None  # the rest flows on
-    assert router.loaded(DISK, DISK_TEXT) == [
-        (TO_SERVER, first.raw),
-        (ARM, 1),
-        (TO_SERVER, second.raw),
-        (ARM, 2),
+    assert router.loaded(DISK, text(DISK_TEXT)) == [
+        ToServer(first.raw),
+        Arm(1),
+        ToServer(second.raw),
+        Arm(2),
     ]
-    assert router.pending[1].symbol.key == f"{DISK}#1:4:bad_disk"  # type: ignore[union-attr]
+    assert router.requests.get(1).symbol.key == f"{DISK}#1:4:bad_disk"  # type: ignore[union-attr]
     third = disk_request(3)
-    assert router.from_client(third) == [(TO_SERVER, third.raw), (ARM, 3)]  # cached now
+    assert router.from_client(third) == [ToServer(third.raw), Arm(3)]  # cached now
 
 
 def test_a_backed_off_symbol_of_an_unread_file_is_short_circuited_once_read() -> None:
     router, _, _ = make()
     router.from_client(disk_request(1))
-    router.loaded(DISK, DISK_TEXT)
+    router.loaded(DISK, text(DISK_TEXT))
     router.from_server(reply(1, error={"code": -32603, "message": "nope"}))
     router.drain()
     router.documents.file_changed(DISK)  # evicted: the next request needs a read again
-    assert router.from_client(disk_request(2)) == [(READ, DISK)]
-    (answer,) = router.loaded(DISK, DISK_TEXT)
-    assert answer[0] == TO_CLIENT and body(answer) == {"jsonrpc": "2.0", "id": 2, "result": None}
+    assert router.from_client(disk_request(2)) == [Read(DISK)]
+    (answer,) = router.loaded(DISK, text(DISK_TEXT))
+    assert isinstance(answer, ToClient) and body(answer) == {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "result": None,
+    }
 
 
 def test_a_request_cancelled_while_waiting_is_answered_by_the_proxy() -> None:
     router, sink, _ = make()
     router.from_client(disk_request(1))
     assert router.from_client(note("$/cancelRequest", {"id": 1})) == []  # never sent: kept
-    (answer,) = router.loaded(DISK, DISK_TEXT)
+    (answer,) = router.loaded(DISK, text(DISK_TEXT))
     assert body(answer)["error"]["code"] == -32800
-    assert 1 not in router.pending
+    assert 1 not in router.requests
     assert sink.of("failure") == []
 
 
@@ -445,7 +457,7 @@ def test_requests_waiting_for_a_read_fail_when_the_server_exits() -> None:
     (failed,) = router.server_exited(3)
     assert body(failed)["error"]["code"] == -32803
     assert "before textDocument/definition was sent" in body(failed)["error"]["message"]
-    assert router.loaded(DISK, DISK_TEXT) == []  # the read finishing late changes nothing
+    assert router.loaded(DISK, text(DISK_TEXT)) == []  # the read finishing late changes nothing
 
 
 def test_a_missing_file_is_decided_by_position_and_not_read_again_at_once() -> None:
@@ -454,9 +466,9 @@ def test_a_missing_file_is_decided_by_position_and_not_read_again_at_once() -> N
     tracker = FailureTracker(BackoffPolicy(base=5), clock=clock)
     router = Router(Core(CONFIG, tracker=tracker, sink=Sink()), docs)
     req = disk_request(1)
-    assert router.from_client(req) == [(READ, DISK)]
-    assert router.loaded(DISK, None) == [(TO_SERVER, req.raw), (ARM, 1)]
-    assert router.pending[1].symbol.key == f"{DISK}#1:6"  # type: ignore[union-attr]
+    assert router.from_client(req) == [Read(DISK)]
+    assert router.loaded(DISK, text(None)) == [ToServer(req.raw), Arm(1)]
+    assert router.requests.get(1).symbol.key == f"{DISK}#1:6"  # type: ignore[union-attr]
     assert not docs.needs_read(DISK)  # believed missing for a moment …
     clock.now += Documents.MISSING_SECONDS + 1
     assert docs.needs_read(DISK)  # … then a file created since would be seen
@@ -470,16 +482,16 @@ def test_symbols_of_an_unread_file_are_recorded_once_it_is_read() -> None:
     )
     assert router.from_client(symbols) is None  # untracked: forwarded at once
     held = disk_request(6)
-    assert router.from_client(held) == [(READ, DISK)]
+    assert router.from_client(held) == [Read(DISK)]
     sel = {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 12}}
     answer = reply(
         5, result=[{"name": "bad_disk", "kind": 12, "range": sel, "selectionRange": sel}]
     )
     # The answer goes to the client at once; the read already under way serves its recording.
-    assert router.from_server(answer) == [(TO_CLIENT, answer.raw)]
+    assert router.from_server(answer) == [ToClient(answer.raw)]
     router.drain()
     assert sink.of("symbol") == []
-    router.loaded(DISK, DISK_TEXT)
+    router.loaded(DISK, text(DISK_TEXT))
     router.drain()
     assert ("bad_disk", "document_symbol") in sink.of("symbol")
 
@@ -493,8 +505,8 @@ def test_a_symbol_list_alone_asks_for_its_file_to_be_read() -> None:
         )
     )
     answer = reply(5, result=[])
-    assert router.from_server(answer) == [(TO_CLIENT, answer.raw), (READ, DISK)]
-    assert router.loaded(DISK, DISK_TEXT) == []
+    assert router.from_server(answer) == [ToClient(answer.raw), Read(DISK)]
+    assert router.loaded(DISK, text(DISK_TEXT)) == []
 
 
 def test_closing_unsaved_edits_of_a_file_not_read_compares_once_it_is_read(
@@ -513,9 +525,9 @@ def test_closing_unsaved_edits_of_a_file_not_read_compares_once_it_is_read(
     router.from_client(note("textDocument/didClose", {"textDocument": {"uri": uri}}))
     router.drain()
     assert sink.of("cleared") == []  # nothing read yet, nothing decided yet
-    assert router.wanted_reads() == [(READ, uri)]
+    assert router.wanted_reads() == [Read(uri)]
     assert router.wanted_reads() == []  # asked once
-    assert router.loaded(uri, router.documents.read(uri)) == []
+    assert router.loaded(uri, router.reads.read(uri)) == []
     router.drain()
     assert sink.of("cleared") == ["definition"]  # the disk differs from the edits: re-armed
 
@@ -529,14 +541,14 @@ def test_saving_a_file_that_is_not_open_compares_after_an_off_loop_read(tmp_path
     router.from_client(
         framed({"jsonrpc": "2.0", "id": 1, "method": "textDocument/definition", "params": params})
     )
-    router.loaded(uri, router.documents.read(uri))  # the request waited for this read
+    router.loaded(uri, router.reads.read(uri))  # the request waited for this read
     router.from_server(reply(1, error={"code": -32603, "message": "nope"}))
     router.drain()
     path.write_text("def bad_fn(): pass\n# edited elsewhere\n")
     router.from_client(note("textDocument/didSave", {"textDocument": {"uri": uri}}))
     router.drain()
     assert sink.of("cleared") == []  # not decided before the file is read …
-    assert router.wanted_reads() == [(READ, uri)]
-    router.loaded(uri, router.documents.read(uri))
+    assert router.wanted_reads() == [Read(uri)]
+    router.loaded(uri, router.reads.read(uri))
     router.drain()
     assert sink.of("cleared") == ["definition"]  # … then re-armed: the file changed

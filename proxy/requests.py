@@ -1,0 +1,117 @@
+"""The request table: one owner for every client request id, from arrival to answer.
+
+A request the proxy forwards lives here until the server answers it, the proxy answers it
+itself (timeout, server exit) or the client cancels it; a tracked request whose document must
+first be read waits here too (``HELD``), and ids the proxy answered itself (short-circuit,
+timeout) are remembered for a while, so a late server answer is dropped and a late
+``$/cancelRequest`` swallowed. Nothing else in the proxy keys anything by request id.
+
+It decides nothing and does no I/O: the router asks it what is known about an id.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from cachetools import LRUCache
+
+from lsp_backoff.proxy.framing import Frame
+from lsp_backoff.tracker.model import SymbolRef
+
+
+class State(enum.Enum):
+    HELD = "held"  # a tracked request waiting for its document's text before it is decided
+    SENT = "sent"  # forwarded: the server owes the answer
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One client request in flight."""
+
+    msg_id: Any
+    method: str
+    state: State = State.SENT
+    operation: str | None = None  # tracked requests only
+    #: Tracked: the decoded params. Symbol lists: the request's body, decoded only at answer.
+    params: Any = None
+    frame: Frame | None = None  # HELD: the bytes to send once decided
+    symbol: SymbolRef | None = None  # tracked and decided
+    sent_at: int | None = None  # the readiness mark when forwarded (tracked requests)
+    cancelled: bool = False  # the client sent $/cancelRequest for it
+
+
+class RequestTable:
+    def __init__(self, remember_answered: int = 10_000) -> None:
+        self._live: dict[Any, Entry] = {}
+        # Ids the proxy answered itself. Bounded: a server that never answers must not grow
+        # this forever.
+        self._answered: LRUCache[Any, str] = LRUCache(maxsize=remember_answered)
+        self._held: dict[str, list[Entry]] = {}  # uri → requests waiting for its read
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def __contains__(self, msg_id: Any) -> bool:
+        return msg_id in self._live
+
+    def get(self, msg_id: Any) -> Entry | None:
+        """The request ``msg_id``, sent or held."""
+        return self._live.get(msg_id)
+
+    def in_flight(self, msg_id: Any) -> Entry | None:
+        """The request ``msg_id`` if the server has it (not one held back)."""
+        entry = self._live.get(msg_id)
+        return entry if entry is not None and entry.state is State.SENT else None
+
+    # -- arrival -------------------------------------------------------------------------
+    def sent(self, entry: Entry) -> Entry:
+        """``entry`` was forwarded to the server."""
+        entry.state = State.SENT
+        entry.frame = None
+        self._live[entry.msg_id] = entry
+        return entry
+
+    def hold(self, entry: Entry, uri: str) -> None:
+        """``entry`` waits for ``uri`` to be read before it is decided."""
+        entry.state = State.HELD
+        self._live[entry.msg_id] = entry
+        self._held.setdefault(uri, []).append(entry)
+
+    def release(self, uri: str) -> list[Entry]:
+        """The requests that waited for ``uri``, in arrival order; they leave the table (the
+        router decides each again)."""
+        released = self._held.pop(uri, [])
+        for entry in released:
+            if self._live.get(entry.msg_id) is entry:  # a client reusing an id: not twice
+                del self._live[entry.msg_id]
+        return released
+
+    def answered_here(self, msg_id: Any, method: str) -> None:
+        """The proxy answered ``msg_id`` itself: the server never owes it an answer."""
+        self._live.pop(msg_id, None)
+        self._answered[msg_id] = method
+
+    def was_answered_here(self, msg_id: Any) -> bool:
+        return msg_id in self._answered
+
+    # -- answer --------------------------------------------------------------------------
+    def answer(self, msg_id: Any) -> Entry | None:
+        """The server answered ``msg_id``: its entry leaves the table. None when the server
+        never had it (an id the proxy does not know, or one it holds back)."""
+        entry = self.in_flight(msg_id)
+        if entry is not None:
+            del self._live[msg_id]
+        return entry
+
+    def late(self, msg_id: Any) -> bool:
+        """True (once) when ``msg_id`` was answered by the proxy: drop the server's answer."""
+        return self._answered.pop(msg_id, None) is not None
+
+    def drop_all(self) -> list[Entry]:
+        """Every request still in flight (the server is gone); the table is empty after."""
+        entries = list(self._live.values())
+        self._live.clear()
+        self._held.clear()
+        return entries

@@ -1,0 +1,91 @@
+"""No file is read on the relay's thread (issue 14 item 3), by construction: a proxy session in
+this process, in front of a real test server, goes through every flow that needs a file's text
+— a tracked request on an unopened file, a symbol list to record, didClose and didSave to
+compare, a burst of 500 watched-file changes — while every ``open`` of a workspace file
+records the thread it ran on."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import eventually
+
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.enrich.client import ProxyConnection
+from lsp_backoff.proxy.enrich.jsonrpc import ResponseError
+
+SERVER = Path(__file__).resolve().parents[1] / "servers" / "always_fails.py"
+BURST = 500
+
+
+async def test_no_file_is_read_on_the_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    opened, unopened, listed = ws / "a.py", ws / "b.py", ws / "c.py"
+    for path in (opened, unopened, listed):
+        path.write_text("bad_one = 1\ngood_one = 2\n")
+    watched = [ws / f"w{i}.py" for i in range(BURST)]
+    for path in watched:
+        path.write_text(f"w{path.stem} = 1\n")
+
+    loop_thread = threading.current_thread()
+    reads: list[tuple[bool, str]] = []  # (on the loop's thread, path)
+    real_open = builtins.open
+
+    def spy(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, str | os.PathLike) and str(file).startswith(str(ws)):
+            reads.append((threading.current_thread() is loop_thread, str(file)))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    config = ProxyConfig(no_db=True, server=(sys.executable, str(SERVER)), timeout=20)
+    proxy = ProxyConnection(config, ws, 30)
+    await proxy.start()
+    try:
+        text = opened.read_bytes().decode()
+        proxy.open(opened, text)
+        uri = opened.as_uri()
+        proxy.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": 2},
+                "contentChanges": [{"text": text + "# edited\n"}],
+            },
+        )
+        with pytest.raises(ResponseError):
+            await proxy.locate("definition", uri, 0, 2)
+        assert await proxy.locate("definition", uri, 0, 2) is None  # short-circuited
+        # A file never opened: the request waits for the gate's read, in a worker.
+        with pytest.raises(ResponseError):
+            await proxy.locate("definition", unopened.as_uri(), 0, 2)
+        with pytest.raises(ResponseError):  # this server lists no symbols
+            await proxy.document_symbols(listed.as_uri())
+        proxy.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        proxy.notify("textDocument/didSave", {"textDocument": {"uri": unopened.as_uri()}})
+        changes = [{"uri": path.as_uri(), "type": 2} for path in watched]
+        proxy.notify("workspace/didChangeWatchedFiles", {"changes": changes})
+        # The session goes on while the burst is read: a request right behind it is answered.
+        assert await proxy.locate("definition", uri, 1, 2) is not None
+        stats = await proxy.stats()
+        assert stats["forwarded"] == 3 and stats["short_circuited"] == 1
+
+        def all_read() -> bool:
+            seen = {path for _, path in reads}
+            return all(str(path) in seen for path in (*watched, opened, unopened, listed))
+
+        await eventually(all_read, timeout=60)
+        await asyncio.sleep(0)
+    finally:
+        await proxy.close()
+    assert reads, "the flows above read files: the spy must have seen them"
+    on_loop = [path for on, path in reads if on]
+    assert on_loop == []
