@@ -15,14 +15,14 @@ from cachetools import LRUCache
 
 from lsp_backoff.proxy.documents import Documents, symbol_key
 from lsp_backoff.proxy.messages import METHOD_NOT_FOUND, REQUEST_CANCELLED, TRANSIENT_CODES
-from lsp_backoff.proxy.operations import SYMBOL_LISTS
+from lsp_backoff.proxy.operations import CALLS, PREPARE_CALLS, SYMBOL_LISTS
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.recording import is_empty, item_symbol, listed_symbols, targets
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
 #: No call hierarchy item means there are no calls to ask about (CONTRACTS: call hierarchy).
-_FOLLOWS_PREPARE = ("incoming_calls", "outgoing_calls")
+_FOLLOWS_PREPARE = tuple(CALLS.values())
 _NO_ITEM = "no call hierarchy item"
 
 
@@ -89,7 +89,7 @@ class Outcomes:
             self.tracker.record_success(symbol.key, symbol.document, operation)
             # Extracting targets from a large answer is left to the store's writer thread.
             self.sink.put_edges(symbol, operation, lambda: targets(operation, result))
-            if operation == "prepare_call_hierarchy":
+            if operation == PREPARE_CALLS:
                 for follower in _FOLLOWS_PREPARE:
                     # An item exists after all: the calls are to be asked, not inferred.
                     self.sink.withdraw_placeholder(symbol.key, follower, "none", _NO_ITEM)
@@ -113,7 +113,7 @@ class Outcomes:
 
     def _placeholder(self, symbol: SymbolRef, operation: str, kind: str, detail: str) -> None:
         self.sink.put_placeholder(symbol, operation, kind, detail)
-        if operation == "prepare_call_hierarchy":
+        if operation == PREPARE_CALLS:
             for follower in _FOLLOWS_PREPARE:
                 self.sink.put_placeholder(symbol, follower, kind, f"{_NO_ITEM} {detail}".rstrip())
 

@@ -1,4 +1,4 @@
-"""The session's link to the graph store: opened off the event loop, fed without waiting.
+"""The core's link to the graph store: opened off the event loop, fed without waiting.
 
 The database location may depend on the workspace, known only once ``initialize`` arrives,
 and opening it is disk I/O: both happen in a worker thread while the relay goes on. Writes
@@ -18,20 +18,14 @@ from urllib.parse import unquote, urlparse
 from lsp_backoff.proxy.config import DB_ENV, ProxyConfig
 from lsp_backoff.tracker.errors import LspBackoffError
 from lsp_backoff.tracker.failures import FailureTracker
+from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 from lsp_backoff.tracker.store import GraphStore
 
 log = logging.getLogger("lsp_backoff.store")
 
 MAX_HELD = 10_000
-_SINK_METHODS = (
-    "put_document",
-    "put_symbols",
-    "put_edges",
-    "put_placeholder",
-    "put_failure",
-    "clear_failure",
-    "withdraw_placeholder",
-)
+#: A write made before the store is open: replayed on it once it is.
+_Held = Callable[[GraphStore], None]
 
 
 def workspace_of(params: dict[str, Any]) -> str | None:
@@ -52,7 +46,7 @@ class StoreLink:
         self.config = config
         self.tracker = tracker
         self.store: GraphStore | None = None
-        self._held: list[tuple[str, tuple[Any, ...]]] = []
+        self._held: list[_Held] = []
         self._opening: asyncio.Future[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dropped = 0
@@ -99,20 +93,9 @@ class StoreLink:
         store, states = future.result()
         self.tracker.restore(states)
         self.store = store
-        # From now on calls go straight to the store (instance attributes win over
-        # __getattr__): no holding, no per-call indirection on the relay's thread.
-        for name in _SINK_METHODS:
-            setattr(self, name, getattr(store, name))
         held, self._held = self._held, []
-        for name, args in held:
-            if name == "put_failure":
-                # Decided before the restore: write the tracker's state now, which merged
-                # what the database knew, not the older in-memory one.
-                state = self.tracker.get(args[0].symbol, args[0].operation)
-                if state is None:
-                    continue
-                args = (state,)
-            getattr(store, name)(*args)
+        for write in held:
+            write(store)
 
     async def flush(self, timeout: float = 10.0) -> bool:
         if self._opening is not None:
@@ -130,22 +113,71 @@ class StoreLink:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, self.store.close)
 
-    # -- the sink: GraphStore's put_* methods, held until the store is open --------------
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        if name not in _SINK_METHODS:
-            raise AttributeError(name)
+    # -- the sink (outcomes.Sink): straight to the store, held until it is open ----------
+    def put_document(self, uri: str, version: str) -> None:
+        if self.store is not None:
+            self.store.put_document(uri, version)
+        else:
+            self._hold(lambda store: store.put_document(uri, version))
 
-        def put(*args: Any) -> None:
-            if self.store is not None:
-                getattr(self.store, name)(*args)
-            elif len(self._held) < MAX_HELD:
-                self._held.append((name, args))
-            else:
-                self._dropped += 1
-                if self._dropped == 1:
-                    log.warning("database not open yet: dropping graph writes")
+    def put_symbols(self, symbols: list[SymbolRef], source: str) -> None:
+        if self.store is not None:
+            self.store.put_symbols(symbols, source)
+        else:
+            self._hold(lambda store: store.put_symbols(symbols, source))
 
-        return put
+    def put_edges(
+        self, symbol: SymbolRef, operation: str, targets: Callable[[], list[Target]]
+    ) -> None:
+        if self.store is not None:
+            self.store.put_edges(symbol, operation, targets)
+        else:
+            self._hold(lambda store: store.put_edges(symbol, operation, targets))
+
+    def put_placeholder(
+        self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
+    ) -> None:
+        if self.store is not None:
+            self.store.put_placeholder(symbol, operation, kind, detail)
+        else:
+            self._hold(lambda store: store.put_placeholder(symbol, operation, kind, detail))
+
+    def put_failure(self, state: FailureState) -> None:
+        if self.store is not None:
+            self.store.put_failure(state)
+        else:
+            self._hold(lambda store: self._replay_failure(store, state))
+
+    def clear_failure(self, symbol: str, operation: str) -> None:
+        if self.store is not None:
+            self.store.clear_failure(symbol, operation)
+        else:
+            self._hold(lambda store: store.clear_failure(symbol, operation))
+
+    def withdraw_placeholder(
+        self, symbol: str, operation: str, kind: str, detail_prefix: str
+    ) -> None:
+        if self.store is not None:
+            self.store.withdraw_placeholder(symbol, operation, kind, detail_prefix)
+        else:
+            self._hold(
+                lambda store: store.withdraw_placeholder(symbol, operation, kind, detail_prefix)
+            )
+
+    def _replay_failure(self, store: GraphStore, state: FailureState) -> None:
+        # Decided before the restore: write the tracker's state now, which merged what the
+        # database knew, not the older in-memory one.
+        current = self.tracker.get(state.symbol, state.operation)
+        if current is not None:
+            store.put_failure(current)
+
+    def _hold(self, write: _Held) -> None:
+        if len(self._held) < MAX_HELD:
+            self._held.append(write)
+            return
+        self._dropped += 1
+        if self._dropped == 1:
+            log.warning("database not open yet: dropping graph writes")
 
 
 def config_knows_path(config: ProxyConfig) -> bool:

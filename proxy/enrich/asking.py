@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lsp_backoff.proxy.operations import CALL_OPERATIONS
+from lsp_backoff.proxy.operations import PREPARE_CALLS as PREPARE
+
 from .client import ProxyConnection
 
-CALL_OPERATIONS = frozenset({"incoming_calls", "outgoing_calls"})
-PREPARE = "prepare_call_hierarchy"
+__all__ = ["CALL_OPERATIONS", "PREPARE", "Asked", "Asker", "Session"]
 
 
 class Session(Protocol):

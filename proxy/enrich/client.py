@@ -27,6 +27,7 @@ from typing import Any
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.logs import SERVER_LOGGER
+from lsp_backoff.proxy.operations import CALLS, LOCATE
 from lsp_backoff.proxy.session import ServerStartError, Session
 
 from .files import language_id
@@ -53,18 +54,9 @@ CAPABILITIES: dict[str, Any] = {
     "general": {"positionEncodings": ["utf-16"]},
 }
 
-#: The position requests, by operation name (tracker.model's names).
-LOCATE_METHODS = {
-    "definition": "textDocument/definition",
-    "declaration": "textDocument/declaration",
-    "type_definition": "textDocument/typeDefinition",
-    "implementation": "textDocument/implementation",
-    "references": "textDocument/references",
-}
-CALL_METHODS = {
-    "incoming_calls": "callHierarchy/incomingCalls",
-    "outgoing_calls": "callHierarchy/outgoingCalls",
-}
+#: The position and call requests, by operation name (from the project's one table).
+LOCATE_METHODS = {operation: method for method, operation in LOCATE.items()}
+CALL_METHODS = {operation: method for method, operation in CALLS.items()}
 
 #: How many lines of the server's stderr and the proxy's warnings are kept, to explain a crash.
 STDERR_TAIL = 20

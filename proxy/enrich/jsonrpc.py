@@ -18,7 +18,6 @@ from lsp_backoff.proxy.framing import Frame, FrameParser, encode
 
 log = logging.getLogger("lsp_backoff.enrich")
 
-METHOD_NOT_FOUND = -32601
 
 #: A server → client request handler: params in, result out.
 Handler = Callable[[Any], Any]
@@ -113,7 +112,10 @@ class JsonRpcClient:
         handler = self._handlers.get(method) if isinstance(method, str) else None
         response: dict[str, Any] = {"jsonrpc": "2.0", "id": request.get("id")}
         if handler is None:
-            response["error"] = {"code": METHOD_NOT_FOUND, "message": f"unhandled: {method}"}
+            response["error"] = {
+                "code": messages.METHOD_NOT_FOUND,
+                "message": f"unhandled: {method}",
+            }
         else:
             response["result"] = handler(request.get("params"))
         self._write(encode(messages.encode(response)))

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from lsp_backoff.proxy.enrich.client import SERVER_REQUESTS
-from lsp_backoff.proxy.enrich.jsonrpc import METHOD_NOT_FOUND, JsonRpcClient, ResponseError
+from lsp_backoff.proxy.enrich.jsonrpc import JsonRpcClient, ResponseError
 from lsp_backoff.proxy.framing import Frame, FrameParser
+from lsp_backoff.proxy.messages import METHOD_NOT_FOUND
 
 
 def frame(message: dict[str, Any]) -> bytes:
