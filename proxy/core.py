@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,11 @@ from lsp_backoff.tracker.failures import FailureTracker
 
 log = logging.getLogger("lsp_backoff.routing")
 
+#: At most this many internal errors are logged per window; the rest are counted, and said
+#: in one line when the window ends. A flood of hostile frames writes a bounded log.
+ERRORS_LOGGED_PER_WINDOW = 10
+ERROR_WINDOW_SECONDS = 600.0
+
 
 class Core:
     def __init__(
@@ -38,8 +44,9 @@ class Core:
         *,
         tracker: FailureTracker | None = None,
         sink: Sink | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``tracker`` and ``sink`` replace the real ones in tests (a fake clock, a list)."""
+        """``tracker``, ``sink`` and ``clock`` replace the real ones in tests."""
         self.config = config
         self.tracker = tracker if tracker is not None else FailureTracker(config.policy)
         #: Every counter ``lspBackoff/stats`` reports, shared by the sessions on this core.
@@ -50,6 +57,10 @@ class Core:
         # Work queued by any session's router (recording an answer, applying an edit): one
         # queue, so a decision in one session first applies what every session learnt.
         self._deferred: list[Callable[[], None]] = []
+        self._clock = clock
+        self._window_end = 0.0
+        self._logged = 0
+        self._suppressed = 0
 
     @classmethod
     def open(cls, config: ProxyConfig) -> Core:
@@ -66,8 +77,25 @@ class Core:
             for fn in batch:
                 try:
                     fn()
-                except Exception:  # a bug in bookkeeping must never stop the relay
-                    log.exception("internal error while recording a message")
+                except Exception as exc:  # a bug in bookkeeping must never stop the relay
+                    self.internal_error("while recording a message", exc)
+
+    def internal_error(self, what: str, exc: BaseException) -> None:
+        """An exception while deciding about or recording a frame: the frame went on
+        unchanged; count it (``internal_errors`` in the stats) and log it, rate-limited."""
+        self.counters["internal_errors"] += 1
+        now = self._clock()
+        if now >= self._window_end:
+            if self._suppressed:
+                log.error("%d more internal errors were not logged", self._suppressed)
+            self._window_end = now + ERROR_WINDOW_SECONDS
+            self._logged = self._suppressed = 0
+        if self._logged >= ERRORS_LOGGED_PER_WINDOW:
+            self._suppressed += 1
+            return
+        self._logged += 1
+        log.error("internal error %s: %s: %s (forwarded unchanged)", what, type(exc).__name__, exc)
+        log.debug("internal error %s", what, exc_info=exc)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """A session starts on ``loop``: open the store there, once for all sessions."""

@@ -270,8 +270,13 @@ class Router:
             if entry.cancelled:  # the server never saw it: answer the cancel ourselves
                 error = msg.error_response(entry.msg_id, msg.REQUEST_CANCELLED, "cancelled")
                 actions.append(ToClient(encode(error)))
-            else:
+                continue
+            try:
                 actions.extend(self._decide(entry))
+            except Exception as exc:  # caught at the frame: it goes on unchanged
+                self.core.internal_error("deciding a request held for a read", exc)
+                assert entry.frame is not None
+                actions.append(ToServer(entry.frame.raw))
         actions.extend(self.reads.wanted())
         return actions
 
@@ -320,6 +325,7 @@ STAT_KEYS = (
     "timeouts",
     "skipped",
     "tracked",
+    "internal_errors",
 )
 
 

@@ -22,6 +22,7 @@ import functools
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any, Protocol, assert_never
 
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, Read, ToClient, ToServer
@@ -100,8 +101,8 @@ class Session:
         )
         self._timers: dict[Any, asyncio.TimerHandle] = {}
         self._drain_scheduled = False
-        self._client_parser = FrameParser(stream=self.router.client_head)
-        self._server_parser = FrameParser(stream=self.router.server_head)
+        self._client_parser = FrameParser(stream=self._client_head)
+        self._server_parser = FrameParser(stream=self._server_head)
         self._stderr_tail = b""
         self._done: asyncio.Future[None] | None = None
         self._status: int | None = None
@@ -176,7 +177,11 @@ class Session:
         router, server_in = self.router, self.server_in
         for item in self._client_parser.feed(data):
             if isinstance(item, Frame):
-                actions = router.from_client(item)
+                try:
+                    actions = router.from_client(item)
+                except Exception as exc:  # nothing a peer sends may end the session
+                    self.core.internal_error(_about("client", item), exc)
+                    actions = None  # forwarded unchanged
                 if actions is not None:
                     self._execute(actions)
                 elif not server_in.is_closing():  # closed: the server is gone, see server_exited
@@ -219,7 +224,11 @@ class Session:
         router = self.router
         for item in self._server_parser.feed(data):
             if isinstance(item, Frame):
-                actions = router.from_server(item)
+                try:
+                    actions = router.from_server(item)
+                except Exception as exc:  # nothing a peer sends may end the session
+                    self.core.internal_error(_about("server", item), exc)
+                    actions = None  # forwarded unchanged
                 if actions is None:
                     self.client_out.write(item.raw)
                 else:
@@ -251,7 +260,7 @@ class Session:
             return
         if self._stderr_tail:
             self.server_stderr(b"\n")
-        actions = self.router.server_exited(self._status)
+        actions = self._guarded("at the server's exit", self.router.server_exited, self._status)
         if actions:
             self._pending_at_exit = True
             log.error("server exited with status %s while requests were pending", self._status)
@@ -290,12 +299,34 @@ class Session:
 
     def _read_done(self, uri: str, done: asyncio.Future[Loaded]) -> None:
         found = NOTHING if done.cancelled() or done.exception() else done.result()
-        self._execute(self.router.loaded(uri, found))
+        self._execute(self._guarded(f"after reading {uri}", self.router.loaded, uri, found))
         self._schedule_drain()
+
+    def _guarded(self, what: str, decide: Callable[..., list[Action]], *args: Any) -> list[Action]:
+        """``decide(*args)``, or no actions when it raises (counted and logged)."""
+        try:
+            return decide(*args)
+        except Exception as exc:
+            self.core.internal_error(what, exc)
+            return []
+
+    def _client_head(self, head: bytes) -> bool:
+        try:
+            return self.router.client_head(head)
+        except Exception as exc:  # then it is read whole and decided (or forwarded) as a frame
+            self.core.internal_error("on the head of a large client frame", exc)
+            return False
+
+    def _server_head(self, head: bytes) -> bool:
+        try:
+            return self.router.server_head(head)
+        except Exception as exc:
+            self.core.internal_error("on the head of a large server frame", exc)
+            return False
 
     def _timed_out(self, msg_id: Any) -> None:
         self._timers.pop(msg_id, None)
-        self._execute(self.router.timed_out(msg_id))
+        self._execute(self._guarded("on a timeout", self.router.timed_out, msg_id))
         self._schedule_drain()
 
     async def _flush(self, msg_id: Any) -> None:
@@ -329,6 +360,11 @@ class Session:
     def resume_client(self) -> None:
         if self.client_in is not None:
             self.client_in.resume_reading()
+
+
+def _about(side: str, frame: Frame) -> str:
+    """Where an internal error happened, for its log line: the side and the frame's size."""
+    return f"on a {side} frame of {len(frame.body)} bytes"
 
 
 class _ServerProtocol(asyncio.SubprocessProtocol):

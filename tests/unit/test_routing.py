@@ -8,7 +8,7 @@ from typing import Any
 
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, Read, ToClient, ToServer
 from lsp_backoff.proxy.config import ProxyConfig
-from lsp_backoff.proxy.core import Core
+from lsp_backoff.proxy.core import ERROR_WINDOW_SECONDS, ERRORS_LOGGED_PER_WINDOW, Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, FrameParser, encode
 from lsp_backoff.proxy.reads import Loaded
@@ -552,3 +552,46 @@ def test_saving_a_file_that_is_not_open_compares_after_an_off_loop_read(tmp_path
     router.loaded(uri, router.reads.read(uri))
     router.drain()
     assert sink.of("cleared") == ["definition"]  # … then re-armed: the file changed
+
+
+def test_a_fault_deciding_a_held_request_forwards_it_and_the_others_still_go(
+    monkeypatch: Any,
+) -> None:
+    router, _, _ = make()
+    first, second = disk_request(1), disk_request(2, "textDocument/references")
+    router.from_client(first)
+    router.from_client(second)
+    decide = router._decide
+
+    def faulty(entry: Any) -> Any:
+        if entry.msg_id == 1:
+            raise ValueError("a bug")
+        return decide(entry)
+
+    monkeypatch.setattr(router, "_decide", faulty)
+    actions = router.loaded(DISK, text(DISK_TEXT))
+    assert actions == [ToServer(first.raw), ToServer(second.raw), Arm(2)]
+    assert router.counters["internal_errors"] == 1
+
+
+def test_internal_errors_are_counted_all_and_logged_a_bounded_number_of_times(
+    caplog: Any,
+) -> None:
+    clock = Clock()
+    core = Core(CONFIG, sink=Sink(), clock=clock)
+    for _ in range(1000):
+        core.internal_error("on a test frame", RecursionError("deep"))
+    lines = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(lines) == ERRORS_LOGGED_PER_WINDOW
+    assert core.counters["internal_errors"] == 1000
+    clock.now += ERROR_WINDOW_SECONDS  # a new window: what was not logged is said once
+    core.internal_error("on a test frame", RecursionError("deep"))
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(lines) == ERRORS_LOGGED_PER_WINDOW + 2
+    assert lines[-2] == "990 more internal errors were not logged"
+
+
+def test_a_cancel_naming_no_request_id_is_forwarded() -> None:
+    router, _, _ = make()
+    assert router.from_client(note("$/cancelRequest", {"id": [1, 2]})) is None
+    assert router.from_client(note("$/cancelRequest", {"id": {"x": 1}})) is None
