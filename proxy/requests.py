@@ -2,9 +2,11 @@
 
 A request the proxy forwards lives here until the server answers it, the proxy answers it
 itself (timeout, server exit) or the client cancels it; a tracked request whose document must
-first be read waits here too (``HELD``), and ids the proxy answered itself (short-circuit,
-timeout) are remembered for a while, so a late server answer is dropped and a late
-``$/cancelRequest`` swallowed. Nothing else in the proxy keys anything by request id.
+first be read waits here too (``HELD``), and so does one identical to a request already with the
+server (``FOLLOWING``: it attaches to that leader and gets its answer — issue 12 item 3). Ids
+the proxy answered itself (short-circuit, timeout) are remembered for a while, so a late server
+answer is dropped and a late ``$/cancelRequest`` swallowed. Nothing else in the proxy keys
+anything by request id.
 
 It decides nothing and does no I/O: the router asks it what is known about an id.
 """
@@ -24,6 +26,7 @@ from lsp_backoff.tracker.model import SymbolRef
 class State(enum.Enum):
     HELD = "held"  # a tracked request waiting for its document's text before it is decided
     SENT = "sent"  # forwarded: the server owes the answer
+    FOLLOWING = "following"  # never sent: answered with the identical request it follows
 
 
 @dataclass(slots=True, eq=False)
@@ -40,6 +43,14 @@ class Entry:
     symbol: SymbolRef | None = None  # tracked and decided
     sent_at: int | None = None  # the readiness mark when forwarded (tracked requests)
     cancelled: bool = False  # the client sent $/cancelRequest for it
+    key: Any = None  # a leader: what makes an identical request (coalesce.key_of)
+    followers: list[Entry] | None = None  # a leader: identical requests waiting for its answer
+    leader: Entry | None = None  # a follower: the request whose answer it gets
+
+    @property
+    def waited_for(self) -> bool:
+        """Does any client still want the answer? (Not when every waiter cancelled.)"""
+        return not self.cancelled or bool(self.followers)
 
 
 class RequestTable:
@@ -49,6 +60,7 @@ class RequestTable:
         # this forever.
         self._answered: LRUCache[Any, str] = LRUCache(maxsize=remember_answered)
         self._held: dict[str, list[Entry]] = {}  # uri → requests waiting for its read
+        self._leaders: dict[Any, Entry] = {}  # key → the tracked request in flight
 
     def __len__(self) -> int:
         return len(self._live)
@@ -66,12 +78,38 @@ class RequestTable:
         return entry if entry is not None and entry.state is State.SENT else None
 
     # -- arrival -------------------------------------------------------------------------
-    def sent(self, entry: Entry) -> Entry:
-        """``entry`` was forwarded to the server."""
+    def sent(self, entry: Entry, key: Any = None) -> Entry:
+        """``entry`` was forwarded to the server; with ``key``, identical requests may follow."""
         entry.state = State.SENT
         entry.frame = None
         self._live[entry.msg_id] = entry
+        if key is not None:
+            entry.key = key
+            self._leaders[key] = entry
         return entry
+
+    def leader_for(self, key: Any) -> Entry | None:
+        """The identical request with the server, if one is and someone still wants it."""
+        leader = self._leaders.get(key)
+        return leader if leader is not None and leader.waited_for else None
+
+    def follow(self, entry: Entry, leader: Entry) -> None:
+        """``entry`` is not sent: it gets ``leader``'s answer under its own id."""
+        entry.state = State.FOLLOWING
+        entry.frame = None
+        entry.leader = leader
+        self._live[entry.msg_id] = entry
+        if leader.followers is None:
+            leader.followers = []
+        leader.followers.append(entry)
+
+    def detach(self, follower: Entry) -> Entry:
+        """A follower leaves (cancelled): it is the proxy's to answer; returns its leader."""
+        leader = follower.leader
+        assert leader is not None and leader.followers is not None
+        leader.followers.remove(follower)
+        self._live.pop(follower.msg_id, None)
+        return leader
 
     def hold(self, entry: Entry, uri: str) -> None:
         """``entry`` waits for ``uri`` to be read before it is decided."""
@@ -90,7 +128,9 @@ class RequestTable:
 
     def answered_here(self, msg_id: Any, method: str) -> None:
         """The proxy answered ``msg_id`` itself: the server never owes it an answer."""
-        self._live.pop(msg_id, None)
+        entry = self._live.pop(msg_id, None)
+        if entry is not None:
+            self._unlead(entry)
         self._answered[msg_id] = method
 
     def was_answered_here(self, msg_id: Any) -> bool:
@@ -103,7 +143,14 @@ class RequestTable:
         entry = self.in_flight(msg_id)
         if entry is not None:
             del self._live[msg_id]
+            self._unlead(entry)
+            for follower in entry.followers or ():
+                self._live.pop(follower.msg_id, None)
         return entry
+
+    def _unlead(self, entry: Entry) -> None:
+        if entry.key is not None and self._leaders.get(entry.key) is entry:
+            del self._leaders[entry.key]
 
     def late(self, msg_id: Any) -> bool:
         """True (once) when ``msg_id`` was answered by the proxy: drop the server's answer."""
@@ -114,4 +161,5 @@ class RequestTable:
         entries = list(self._live.values())
         self._live.clear()
         self._held.clear()
+        self._leaders.clear()
         return entries

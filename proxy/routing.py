@@ -17,6 +17,7 @@ from typing import Any
 
 from lsp_backoff.proxy import messages as msg
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, ToClient, ToServer
+from lsp_backoff.proxy.coalesce import key_of, with_id
 from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents, symbol_key
 from lsp_backoff.proxy.framing import Frame, encode
@@ -134,13 +135,20 @@ class Router:
             self.counters["short_circuited"] += 1
             self.requests.answered_here(entry.msg_id, entry.method)
             return [ToClient(encode(msg.result_response(entry.msg_id, None)))]
+        entry.symbol = symbol
+        key = key_of(entry.method, symbol, entry.operation, entry.params)
+        leader = self.requests.leader_for(key)
+        if leader is not None:
+            # The same question is with the server already: ask once, answer both (issue 12).
+            self.counters["coalesced"] += 1
+            self.requests.follow(entry, leader)
+            return []
         self.counters["forwarded"] += 1
         params = entry.params
         if isinstance(params, dict) and "workDoneToken" in params:
             self.readiness.client_token(params["workDoneToken"])
-        entry.symbol = symbol
         entry.sent_at = self.readiness.mark()
-        self.requests.sent(entry)
+        self.requests.sent(entry, key)
         return [ToServer(raw), Arm(entry.msg_id)]
 
     def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
@@ -158,14 +166,29 @@ class Router:
             entry = self.requests.get(target)
             if entry is None:
                 return None
+            if entry.state is State.FOLLOWING:
+                return self._cancel_follower(entry)
             entry.cancelled = True
             # Held: never sent, so the server must not see the cancel; answered once read.
-            return [] if entry.state is State.HELD else None
+            # A leader others wait on: the server goes on for them.
+            return [] if entry.state is State.HELD or entry.followers else None
         if method.startswith(("textDocument/did", "workspace/didChangeWatchedFiles")):
             body = frame.body
             docs, outcomes, later = self.documents, self.outcomes, self.reads.want
             self.defer(lambda: document_event(method, body, docs, outcomes, later))
         return None
+
+    def _cancel_follower(self, follower: Entry) -> list[Action]:
+        """The server never saw a follower: the proxy answers its cancel; the server hears of
+        it only when nobody is left waiting for the leader's answer."""
+        leader = self.requests.detach(follower)
+        self.requests.answered_here(follower.msg_id, follower.method)
+        error = msg.error_response(follower.msg_id, msg.REQUEST_CANCELLED, "cancelled")
+        actions: list[Action] = [ToClient(encode(error))]
+        if not leader.waited_for:
+            cancel = msg.notification("$/cancelRequest", {"id": leader.msg_id})
+            actions.append(ToServer(encode(cancel)))
+        return actions
 
     def _initialize_params(self, body: bytes) -> None:
         decoded = msg.decode(body)
@@ -215,7 +238,10 @@ class Router:
                 return [] if self.requests.late(peek.id) else None
             if entry.symbol is not None:
                 self.defer(lambda: self._record(entry, body))
-                return [ToClient(frame.raw), Disarm(peek.id)]
+                actions: list[Action] = [ToClient(frame.raw), Disarm(peek.id)]
+                for follower in entry.followers or ():  # the same answer, under its own id
+                    actions.append(ToClient(encode(with_id(body, follower.msg_id))))
+                return actions
             if entry.method == "textDocument/documentSymbol":
                 request = msg.decode(entry.params) if entry.params is not None else None
                 uri = document_of("", request.get("params") if request else None)
@@ -243,7 +269,7 @@ class Router:
             msg.decode(body) or {},
             self.readiness,
             sent_at=entry.sent_at,
-            cancelled=entry.cancelled,
+            cancelled=not entry.waited_for,
         )
 
     def _other_response(self, entry: Entry, body: bytes) -> None:
@@ -284,16 +310,21 @@ class Router:
         entry = self.requests.in_flight(msg_id)
         if entry is None or entry.symbol is None or entry.operation is None:
             return []
-        self.requests.answered_here(msg_id, entry.method)
+        waiters = [entry, *(entry.followers or ())]
+        for waiter in waiters:
+            self.requests.answered_here(waiter.msg_id, waiter.method)
         self.counters["timeouts"] += 1
         reason = f"{entry.method} timed out after {self.timeout:g} s"
-        if not entry.cancelled:  # the client gave up first: nothing to learn
+        if entry.waited_for:  # else every client gave up first: nothing to learn
             symbol, operation = entry.symbol, entry.operation
             self.defer(functools.partial(self.outcomes.failure, symbol, operation, reason, False))
         self.drain()
-        error = msg.error_response(msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
+        actions: list[Action] = []
+        for waiter in waiters:
+            error = msg.error_response(waiter.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
+            actions.append(ToClient(encode(error)))
         cancel = msg.notification("$/cancelRequest", {"id": msg_id})
-        return [ToClient(encode(error)), ToServer(encode(cancel))]
+        return [*actions, ToServer(encode(cancel))]
 
     def server_exited(self, status: int) -> list[Action]:
         """Fail every request in flight: nothing may hang on a dead server."""
@@ -303,10 +334,11 @@ class Router:
         for entry in self.requests.drop_all():
             if entry.state is State.HELD:  # never sent: nothing to learn from these
                 reason = f"server exited (status {status}) before {entry.method} was sent"
-            else:
+            else:  # (a follower's leader learns for both)
                 reason = f"server exited (status {status}) before answering {entry.method}"
                 symbol, operation = entry.symbol, entry.operation
-                if symbol is not None and operation is not None and not entry.cancelled:
+                learn = entry.state is State.SENT and entry.waited_for
+                if symbol is not None and operation is not None and learn:
                     failure = functools.partial(self.outcomes.failure, symbol, operation)
                     self.defer(functools.partial(failure, reason, False))
             error = msg.error_response(entry.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
@@ -326,6 +358,7 @@ STAT_KEYS = (
     "skipped",
     "tracked",
     "internal_errors",
+    "coalesced",
 )
 
 

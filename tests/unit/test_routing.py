@@ -421,7 +421,7 @@ def test_a_request_on_an_unread_file_waits_for_one_read_then_is_decided_in_order
         Arm(2),
     ]
     assert router.requests.get(1).symbol.key == f"{DISK}#1:4:bad_disk"  # type: ignore[union-attr]
-    third = disk_request(3)
+    third = disk_request(3, "textDocument/typeDefinition")
     assert router.from_client(third) == [ToServer(third.raw), Arm(3)]  # cached now
 
 

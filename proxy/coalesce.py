@@ -1,0 +1,49 @@
+"""Identical tracked requests in flight are asked once (issue 12 item 3): what "identical"
+means, and the leader's answer under a follower's id.
+
+Two requests are identical when they have the same method, the same symbol and operation on
+the same content, and the same params (the id aside): a later one attaches to the first in the
+request table and gets the first's answer. The answer is forwarded byte for byte apart from its
+``id`` value, found at the head or the tail of the body where every peer we know writes it;
+a body of another shape is re-encoded (the same JSON, other bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from lsp_backoff.proxy import messages as msg
+from lsp_backoff.tracker.model import SymbolRef
+
+Key = tuple[str, str, str, str | None, bytes]
+
+_VALUE = rb'(-?[0-9]{1,20}|"(?:[^"\\]|\\.){0,256}"|null)'
+_VERSION = rb'"jsonrpc"\s*:\s*"2\.0"\s*,\s*'
+#: ``{"id": …`` or ``{"jsonrpc": "2.0", "id": …`` — the id as the top object's first members.
+_HEAD = re.compile(rb"\s*\{\s*(?:" + _VERSION + rb')?"id"\s*:\s*' + _VALUE + rb"\s*[,}]")
+#: ``…, "id": …}`` closing the body: its last member, so the top object's.
+_TAIL = re.compile(rb'[,{]\s*"id"\s*:\s*' + _VALUE + rb"\s*\}\s*\Z")
+_TAIL_BYTES = 300
+_sorted = msgspec.json.Encoder(order="sorted")
+
+
+def key_of(method: str, symbol: SymbolRef, operation: str, params: Any) -> Key:
+    """What makes two tracked requests the same question (their ids aside)."""
+    return (method, symbol.key, operation, symbol.version, _sorted.encode(params))
+
+
+def with_id(body: bytes, msg_id: int | str) -> bytes:
+    """``body`` (a response) answering ``msg_id`` instead of its own id."""
+    new_id = msgspec.json.encode(msg_id)
+    head = _HEAD.match(body)
+    if head is not None:
+        return body[: head.start(1)] + new_id + body[head.end(1) :]
+    start = max(0, len(body) - _TAIL_BYTES)
+    tail = _TAIL.search(body, start)
+    if tail is not None:
+        return body[: tail.start(1)] + new_id + body[tail.end(1) :]
+    decoded = msg.decode(body) or {}
+    return msg.encode({**decoded, "id": msg_id})
