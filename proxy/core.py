@@ -36,6 +36,19 @@ log = logging.getLogger("lsp_backoff.routing")
 ERRORS_LOGGED_PER_WINDOW = 10
 ERROR_WINDOW_SECONDS = 600.0
 
+#: The counters ``lspBackoff/stats`` reports, in this order.
+STAT_KEYS = (
+    "forwarded",
+    "short_circuited",
+    "failures",
+    "transient",
+    "timeouts",
+    "skipped",
+    "tracked",
+    "internal_errors",
+    "coalesced",
+)
+
 
 class Core:
     def __init__(

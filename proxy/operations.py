@@ -2,12 +2,15 @@
 
 Every part of the project that maps a method to an operation name (the router, recording,
 enrich's asking) reads it here. Operation names are the public ones (tracker.model.OPERATIONS).
-Imports nothing from the proxy: everything may import it.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from lsp_backoff.proxy.documents import Documents, symbol_key
+from lsp_backoff.proxy.recording import item_symbol
+from lsp_backoff.tracker.model import SymbolRef
 
 #: Requests at a position in a document: asked with textDocument + position.
 LOCATE: dict[str, str] = {
@@ -51,3 +54,26 @@ def document_of(operation: str, params: Any) -> str | None:
         document = params.get("textDocument")
         uri = document.get("uri") if isinstance(document, dict) else None
     return uri if isinstance(uri, str) else None
+
+
+def symbol_of(docs: Documents, operation: str, params: Any) -> SymbolRef | None:
+    """The symbol a tracked request asks about, keyed from ``docs`` (memory only); None for
+    params of an unexpected shape."""
+    if not isinstance(params, dict):
+        return None
+    if operation in CALL_OPERATIONS:
+        found = item_symbol(params.get("item"))
+        if found is None:
+            return None
+        uri, line, character, name = found
+        return SymbolRef(symbol_key(*found), uri, name, line, character, None, docs.version(uri))
+    try:
+        uri = params["textDocument"]["uri"]
+        line = params["position"]["line"]
+        character = params["position"]["character"]
+    except (KeyError, TypeError):
+        return None
+    if not (isinstance(uri, str) and isinstance(line, int) and isinstance(character, int)):
+        return None
+    key, ident = docs.symbol_at(uri, line, character)
+    return SymbolRef(key, uri, ident.name, ident.line, ident.character, None, docs.version(uri))

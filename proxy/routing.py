@@ -18,18 +18,16 @@ from typing import Any
 from lsp_backoff.proxy import messages as msg
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, ToClient, ToServer
 from lsp_backoff.proxy.coalesce import key_of, with_id
-from lsp_backoff.proxy.core import Core
-from lsp_backoff.proxy.documents import Documents, symbol_key
+from lsp_backoff.proxy.core import STAT_KEYS, Core
+from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, encode
 from lsp_backoff.proxy.messages import Kind
-from lsp_backoff.proxy.operations import CALL_OPERATIONS, SYMBOL_LISTS, TRACKED, document_of
+from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, symbol_of
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
-from lsp_backoff.proxy.recording import item_symbol
 from lsp_backoff.proxy.requests import Entry, RequestTable, State
 from lsp_backoff.proxy.sync import document_event
 from lsp_backoff.tracker.failures import Verdict
-from lsp_backoff.tracker.model import SymbolRef
 
 log = logging.getLogger("lsp_backoff.routing")
 
@@ -124,7 +122,7 @@ class Router:
     def _decide(self, entry: Entry) -> list[Action]:
         assert entry.frame is not None and entry.operation is not None
         raw = entry.frame.raw
-        symbol = _symbol_of(self.documents, entry.operation, entry.params)
+        symbol = symbol_of(self.documents, entry.operation, entry.params)
         if symbol is None:  # params of an unexpected shape: forward, track nothing
             self.requests.sent(Entry(entry.msg_id, entry.method))
             return [ToServer(raw)]
@@ -347,39 +345,3 @@ class Router:
                 actions.append(Disarm(entry.msg_id))
         self.drain()
         return actions
-
-
-STAT_KEYS = (
-    "forwarded",
-    "short_circuited",
-    "failures",
-    "transient",
-    "timeouts",
-    "skipped",
-    "tracked",
-    "internal_errors",
-    "coalesced",
-)
-
-
-def _symbol_of(docs: Documents, operation: str, params: Any) -> SymbolRef | None:
-    """The symbol a tracked request asks about, keyed from ``docs`` (memory only); None for
-    params of an unexpected shape."""
-    if not isinstance(params, dict):
-        return None
-    if operation in CALL_OPERATIONS:
-        found = item_symbol(params.get("item"))
-        if found is None:
-            return None
-        uri, line, character, name = found
-        return SymbolRef(symbol_key(*found), uri, name, line, character, None, docs.version(uri))
-    try:
-        uri = params["textDocument"]["uri"]
-        line = params["position"]["line"]
-        character = params["position"]["character"]
-    except (KeyError, TypeError):
-        return None
-    if not (isinstance(uri, str) and isinstance(line, int) and isinstance(character, int)):
-        return None
-    key, ident = docs.symbol_at(uri, line, character)
-    return SymbolRef(key, uri, ident.name, ident.line, ident.character, None, docs.version(uri))
