@@ -170,12 +170,18 @@ async def test_stats_counters_move(shared: tuple[Session, Path]) -> None:
 
 
 async def test_concurrent_requests_on_one_failing_symbol(shared: tuple[Session, Path]) -> None:
-    """Requests already sent before the failure came back are all forwarded; none is lost."""
+    """Requests sent before the failure came back are asked once (the others follow the one
+    in flight: coalesced) or short-circuited once it has failed; none is lost."""
     session, doc = await opened(shared, "burst", "bad_burst = 1\n")
+    before = await session.stats()
     answers = await asyncio.gather(*(session.ask(doc.uri, doc.pos("bad_burst")) for _ in range(5)))
+    after = await session.stats()
     assert all(("error" in a) != ("result" in a) for a in answers)
-    asked = count(await session.counts(), "bad_burst")
-    assert asked == sum("error" in a for a in answers)
+    moved = {k: after[k] - before[k] for k in ("forwarded", "coalesced", "short_circuited")}
+    assert sum(moved.values()) == 5  # each request decided once
+    assert count(await session.counts(), "bad_burst") == moved["forwarded"]
+    # The server's error reached every request that was asked or followed one that was.
+    assert sum("error" in a for a in answers) == moved["forwarded"] + moved["coalesced"]
 
 
 async def test_transient_error_backs_off_at_base(shared: tuple[Session, Path]) -> None:
