@@ -78,6 +78,10 @@ class RequestTable:
         return entry if entry is not None and entry.state is State.SENT else None
 
     # -- arrival -------------------------------------------------------------------------
+    def forwarded(self, msg_id: Any, method: str, params: Any = None) -> None:
+        """An untracked request went to the server (the common case: kept cheap)."""
+        self._live[msg_id] = Entry(msg_id, method, State.SENT, None, params)
+
     def sent(self, entry: Entry, key: Any = None) -> Entry:
         """``entry`` was forwarded to the server; with ``key``, identical requests may follow."""
         entry.state = State.SENT
@@ -140,9 +144,11 @@ class RequestTable:
     def answer(self, msg_id: Any) -> Entry | None:
         """The server answered ``msg_id``: its entry leaves the table. None when the server
         never had it (an id the proxy does not know, or one it holds back)."""
-        entry = self.in_flight(msg_id)
-        if entry is not None:
-            del self._live[msg_id]
+        entry = self._live.get(msg_id)
+        if entry is None or entry.state is not State.SENT:
+            return None
+        del self._live[msg_id]
+        if entry.key is not None:  # a tracked leader (the plain case stays cheap: every answer)
             self._unlead(entry)
             for follower in entry.followers or ():
                 self._live.pop(follower.msg_id, None)

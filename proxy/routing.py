@@ -86,8 +86,7 @@ class Router:
                 return self._local_request(peek.id, method)
             # Symbol lists need their request's document at answer time: keep the bytes,
             # decode them only then.
-            keep = body if method in SYMBOL_LISTS else None
-            self.requests.sent(Entry(peek.id, method, params=keep))
+            self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
             if method == "initialize":
                 self.defer(lambda: self._initialize_params(body))
             return None
@@ -124,7 +123,7 @@ class Router:
         raw = entry.frame.raw
         symbol = symbol_of(self.documents, entry.operation, entry.params)
         if symbol is None:  # params of an unexpected shape: forward, track nothing
-            self.requests.sent(Entry(entry.msg_id, entry.method))
+            self.requests.forwarded(entry.msg_id, entry.method)
             return [ToServer(raw)]
         verdict = self.tracker.check(symbol.key, symbol.document, entry.operation, symbol.version)
         if verdict is not Verdict.ALLOW:
@@ -205,7 +204,7 @@ class Router:
         method = peek.method or ""
         if method in TRACKED or method in SYMBOL_LISTS or method in _LOCAL_OR_INIT:
             return False
-        self.requests.sent(Entry(peek.id, method))
+        self.requests.forwarded(peek.id, method)
         return True
 
     def server_head(self, head: bytes) -> bool:
