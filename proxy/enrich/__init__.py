@@ -20,7 +20,7 @@ from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
 
 from .client import PROXY_LOGGER
-from .runner import EnrichOptions, run_enrich
+from .runner import DEFAULT_OPEN_FILES, EnrichOptions, run_enrich
 
 EXAMPLE = """\
 example:
@@ -60,7 +60,19 @@ def add_command(
         help="seconds between orphan queries (default: 5)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=8, metavar="N", help="requests in flight at most (default: 8)"
+        "--jobs",
+        type=int,
+        default=8,
+        metavar="N",
+        help="requests in flight at most, per server (default: 8)",
+    )
+    parser.add_argument(
+        "--open-files",
+        type=int,
+        default=DEFAULT_OPEN_FILES,
+        metavar="K",
+        help=f"documents open at once, per server; 0: every file stays open once opened "
+        f"(default: {DEFAULT_OPEN_FILES})",
     )
     parser.add_argument(
         "--include",
@@ -137,6 +149,8 @@ def build_options(args: argparse.Namespace) -> EnrichOptions:
         raise _UsageError("enrich needs a database file")
     if args.jobs < 1:
         raise _UsageError("--jobs must be at least 1")
+    if args.open_files < 0:
+        raise _UsageError("--open-files must be at least 0 (0: no limit)")
     return EnrichOptions(
         workspace=workspace,
         db=str(Path(db).resolve()),
@@ -152,6 +166,7 @@ def build_options(args: argparse.Namespace) -> EnrichOptions:
         max_retries=config.max_retries,
         timeout=config.timeout,
         json=args.json,
+        open_files=args.open_files,
     )
 
 

@@ -3,6 +3,8 @@ per-run memory of what was asked and how it ended (the monitor's protection agai
 
 Outcomes are only "edges" (a non-empty answer), "empty" or "error" (an error answer, a timeout
 or a server death); what they mean for the graph is for the proxy to record, not for us.
+Each question is submitted with its document: which server asks it, with its document open,
+and how many are in flight is window.py's business.
 """
 
 from __future__ import annotations
@@ -16,18 +18,38 @@ from typing import Any, Protocol
 from lsp_backoff.proxy.operations import CALL_OPERATIONS
 from lsp_backoff.proxy.operations import PREPARE_CALLS as PREPARE
 
-from .client import ProxyConnection
+from .client import LspConnection
+from .pool import EnrichError
+from .window import Work
 
-__all__ = ["CALL_OPERATIONS", "PREPARE", "Asked", "Asker", "Session"]
+__all__ = ["CALL_OPERATIONS", "NOT_SENT", "PREPARE", "Asked", "Asker", "Connection", "Session"]
+
+#: What a question that never reached a server returns instead of an outcome.
+NOT_SENT: Any = object()
+
+
+class Connection(Protocol):
+    """The proxy as the monitor sees it: every server of the run at once (pool.Pool)."""
+
+    @property
+    def exited(self) -> asyncio.Event: ...
+
+    async def flush(self) -> bool: ...
+
+    async def stats(self) -> dict[str, int]: ...
 
 
 class Session(Protocol):
-    """What the monitor needs from the runner: the live connection and a way to revive it."""
+    """What the monitor and the asker need from the runner."""
 
     @property
-    def connection(self) -> ProxyConnection: ...
+    def connection(self) -> Connection: ...
 
     async def revive(self) -> None: ...
+
+    def submit(self, uri: str, work: Work) -> asyncio.Future[Any]:
+        """Run `work` on a server that has `uri`'s document open (window.py)."""
+        ...
 
 
 @dataclass
@@ -51,16 +73,13 @@ class Counts:
 
 
 class Asker:
-    def __init__(
-        self, session: Session, jobs: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, session: Session, clock: Callable[[], float] = time.monotonic) -> None:
         self.session = session
         self.clock = clock
         self.counts = Counts()
         self.asked: dict[tuple[str, str], Asked] = {}
         self.in_flight: set[tuple[str, str]] = set()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.semaphore = asyncio.Semaphore(jobs)
         #: Set by the monitor on Ctrl-C: queued requests are dropped, sent ones finish.
         self.stop = asyncio.Event()
         #: Completion order: the monitor compares it with a snapshot taken before its flush.
@@ -114,42 +133,55 @@ class Asker:
             return "error", None
         return ("edges" if result else "empty"), result
 
+    async def _on_server(self, uri: str, work: Work) -> Any:
+        """`work` run by a server with `uri` open; NOT_SENT when no server ever will."""
+        try:
+            return await self.session.submit(uri, work)
+        except EnrichError:
+            return NOT_SENT  # every server is gone: the monitor's revive() says why
+
     async def _locate(self, row: dict[str, Any]) -> None:
         key = (row["symbol"], row["operation"])
+
+        async def ask(conn: LspConnection) -> Any:
+            if self.stop.is_set():
+                return NOT_SENT  # queued, never sent: the next run asks it
+            return await self._send(
+                conn.locate(row["operation"], row["uri"], row["line"], row["character"])
+            )
+
         try:
-            async with self.semaphore:
-                if self.stop.is_set():
-                    return  # queued, never sent: the next run asks it
-                conn = self.session.connection
-                outcome, _ = await self._send(
-                    conn.locate(row["operation"], row["uri"], row["line"], row["character"])
-                )
+            answer = await self._on_server(row["uri"], ask)
         finally:
             self.in_flight.discard(key)
-        self._record(key, outcome)
+        if answer is not NOT_SENT:
+            self._record(key, answer[0])
 
     async def _call_hierarchy(self, row: dict[str, Any], ops: set[str]) -> None:
         """prepare once for the symbol, then whichever of incoming/outgoing calls are missing."""
         symbol = row["symbol"]
         outcomes: dict[str, str] = {}
+
+        async def ask(conn: LspConnection) -> None:
+            if self.stop.is_set():
+                return
+            # Once prepare is sent the calls follow even after a stop: an item left without
+            # its calls would make the next run ask prepare again. The calls are asked while
+            # the document is still open: the item lives in it.
+            outcome, items = await self._send(
+                conn.prepare_call_hierarchy(row["uri"], row["line"], row["character"])
+            )
+            outcomes[PREPARE] = outcome
+            item = pick_item(items or [], row["line"], row["character"])
+            for op in sorted(ops & CALL_OPERATIONS):
+                if item is None:
+                    # Nothing to ask about: the proxy records these with prepare's outcome.
+                    outcomes[op] = outcome
+                    continue
+                outcomes[op], _ = await self._send(conn.calls(op, item))
+
         try:
-            async with self.semaphore:
-                if self.stop.is_set():
-                    return
-                conn = self.session.connection
-                # Once prepare is sent the calls follow even after a stop: an item left without
-                # its calls would make the next run ask prepare again.
-                outcome, items = await self._send(
-                    conn.prepare_call_hierarchy(row["uri"], row["line"], row["character"])
-                )
-                outcomes[PREPARE] = outcome
-                item = pick_item(items or [], row["line"], row["character"])
-                for op in sorted(ops & CALL_OPERATIONS):
-                    if item is None:
-                        # Nothing to ask about: the proxy records these with prepare's outcome.
-                        outcomes[op] = outcome
-                        continue
-                    outcomes[op], _ = await self._send(conn.calls(op, item))
+            await self._on_server(row["uri"], ask)
         finally:
             for op in ops:
                 self.in_flight.discard((symbol, op))

@@ -97,6 +97,8 @@ class LspConnection:
         self.rpc: JsonRpcClient | None = None
         #: The proxy's counters as last fetched: all that is left of them once it has died.
         self.last_stats: dict[str, int] = {}
+        #: Called (no arguments) once the far end is gone, right after `exited` is set.
+        self.on_lost: list[Callable[[], None]] = []
 
     def connect(self, write: Callable[[bytes], None]) -> JsonRpcClient:
         self.rpc = JsonRpcClient(write, SERVER_REQUESTS)
@@ -108,6 +110,8 @@ class LspConnection:
         if self.rpc is not None:
             self.rpc.close(ServerDied(self.describe_exit()))
         self.exited.set()
+        for callback in self.on_lost:
+            callback()
 
     def describe_exit(self) -> str:
         return f"server exited (status {self.returncode})"
@@ -143,9 +147,15 @@ class LspConnection:
         if self.rpc is not None:
             self.rpc.notify(method, params)
 
-    def open(self, path: Path, text: str) -> None:
-        document = {"uri": path.as_uri(), "languageId": language_id(path), "version": 1}
+    def open(self, path: Path, text: str, version: int = 1) -> None:
+        """didOpen. A document opened again after its didClose needs a higher `version`
+        (spec 3.17, "Text Document Item": the version increases after each change)."""
+        document = {"uri": path.as_uri(), "languageId": language_id(path), "version": version}
         self.notify("textDocument/didOpen", {"textDocument": {**document, "text": text}})
+
+    def close_document(self, uri: str) -> None:
+        """didClose: the server may forget the document (and stop checking it)."""
+        self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
     async def document_symbols(self, uri: str) -> Any:
         return await self.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})

@@ -63,7 +63,6 @@ class Monitor:
         operations: Iterable[str],
         *,
         interval: float,
-        jobs: int,
         max_wait: float,
         backoff_base: float,
         max_attempts: int,
@@ -86,7 +85,7 @@ class Monitor:
         self.uri_prefix = uri_prefix
         self.clock = clock
         self.wall = wall
-        self.asker = Asker(session, jobs, clock)
+        self.asker = Asker(session, clock)
         self.counts = self.asker.counts
         self.asked = self.asker.asked
         self.seen: set[tuple[str, str]] = set()

@@ -1,10 +1,11 @@
 """The `lsp-backoff enrich` run: start the proxy, phase 1 (open files, documentSymbol), phase 2
 (the monitor), the summary — plus Ctrl-C and server restarts around all of it.
 
-The proxy session runs in this process; the server is its child, in its own process session.
-When the server dies the run restarts it after 1, 2, 4 s (at most len(RESTART_DELAYS) times),
-re-opens the files opened so far and resumes. Everything the proxy recorded stays in the
-database, so an interrupted run continues where it stopped.
+The proxy sessions run in this process; each server is their child, in its own process
+session. The servers and their windows of open documents are pool.py's and window.py's: every
+question goes to a server that has its document open. A server that dies is restarted after
+1, 2, 4 s (at most len(RESTART_DELAYS) times each) and the run resumes. Everything the proxy
+recorded stays in the database, so an interrupted run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import signal
 import sqlite3
 import sys
@@ -20,28 +22,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.session import loop_factory
 from lsp_backoff.tracker import queries
 from lsp_backoff.tracker.errors import LspBackoffError
 
-from .client import ProxyConnection, ServerDied
+from .client import LspConnection, ProxyConnection, ServerDied
 from .files import list_files
-from .jsonrpc import ResponseError
 from .monitor import Monitor
+from .pool import EnrichError, Pool
 from .progress import Progress, make_progress
 from .summary import build_summary, print_summary
+from .window import Work
+
+__all__ = ["EnrichError", "EnrichOptions", "Runner", "run_enrich"]
 
 #: Pauses before each restart of a proxy+server that died; its length bounds the restarts.
 RESTART_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
 #: After the first Ctrl-C, requests in flight get this long to be answered (and recorded).
 INTERRUPT_GRACE = 5.0
 EXIT_INTERRUPTED = 130
-
-
-class EnrichError(LspBackoffError):
-    """The run cannot go on (no server, restarts exhausted); the message is one line."""
+#: Documents open at once per server (--open-files): as many as requests in flight by default
+#: (--jobs), so even documents with one question each keep every request slot busy.
+DEFAULT_OPEN_FILES = 8
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,9 @@ class EnrichOptions:
     max_retries: int
     timeout: float
     json: bool
+    #: Documents open at once per server; 0: every document stays open once opened.
+    open_files: int = DEFAULT_OPEN_FILES
+    servers: int = 1
 
 
 class Runner:
@@ -70,120 +79,109 @@ class Runner:
         self.config = dataclasses.replace(
             options.proxy, db=options.db, no_db=False, server=tuple(options.server)
         )
-        self.opened: list[Path] = []
-        self.restarts = 0
+        self.files = 0
         self.symbols = 0
         self.symbol_errors = 0
         self.proxy_stats: dict[str, int] = {}
-        self._connection: ProxyConnection | None = None
         self.stop = asyncio.Event()
-        self._revive_lock = asyncio.Lock()
+        self.pool = Pool(
+            options.servers,
+            self._new_connection,
+            command=" ".join(options.server),
+            window=options.open_files,
+            jobs=options.jobs,
+            read=_read_text,
+            delays=RESTART_DELAYS,
+            progress=self.progress,
+            settle=self._settle,
+        )
+        self._paths: dict[str, Path] = {}
+        self._smallest: Path | None = None
 
     @property
-    def connection(self) -> ProxyConnection:
-        if self._connection is None:
-            raise EnrichError("the proxy is not running")
-        return self._connection
+    def connection(self) -> Pool:
+        """What the monitor flushes and watches: every proxy of the run at once."""
+        return self.pool
+
+    @property
+    def restarts(self) -> int:
+        return self.pool.restarts
 
     def _new_connection(self) -> ProxyConnection:
         # The backstop outlives the proxy's own --timeout so that the proxy's answer wins.
         return ProxyConnection(self.config, self.options.workspace, self.options.timeout + 15)
 
-    async def _start(self) -> None:
-        connection = self._new_connection()
-        self._connection = connection
-        try:
-            await connection.start()
-        except (ServerDied, TimeoutError, OSError, ResponseError) as exc:
-            await connection.close(grace=1.0)
-            detail = connection.describe_exit() if isinstance(exc, ResponseError) else str(exc)
-            raise EnrichError(f"cannot start {' '.join(self.options.server)}: {detail}") from exc
-
     async def revive(self) -> None:
-        """Restart a proxy+server that died, re-open the files, or raise EnrichError."""
-        async with self._revive_lock:
-            # Every task that saw the death calls this; only the first one restarts.
-            if self.connection.exited.is_set():
-                await self._revive()
+        """A server running again after every one died, or EnrichError."""
+        await self.pool.revive()
 
-    async def _revive(self) -> None:
-        reason = self.connection.describe_exit()
-        self._keep_stats(self.connection)
-        await self.connection.close(grace=1.0)
-        while self.restarts < len(RESTART_DELAYS):
-            delay = RESTART_DELAYS[self.restarts]
-            self.restarts += 1
-            self.progress.note(f"server died ({reason}); restart {self.restarts} in {delay:g} s")
-            await asyncio.sleep(delay)
-            try:
-                await self._start()
-                for path in self.opened:
-                    self.connection.open(path, _read(path))
-                return
-            except EnrichError as exc:
-                reason = str(exc)
-        raise EnrichError(
-            f"the server kept dying and could not be restarted again "
-            f"({len(RESTART_DELAYS)} restarts used): {reason}"
-        )
+    def submit(self, uri: str, work: Work) -> asyncio.Future[Any]:
+        """Run `work` on a server with `uri`'s document open (see window.py)."""
+        path = self._paths.get(uri) or Path(url2pathname(urlsplit(uri).path))
+        return self.pool.submit(path, work, uri)
 
-    def _keep_stats(self, connection: ProxyConnection) -> None:
-        """Counters of a proxy that is gone can't be asked for; the last ones seen are kept."""
-        for key, value in connection.last_stats.items():
-            self.proxy_stats[key] = self.proxy_stats.get(key, 0) + value
+    async def _settle(self, connection: LspConnection) -> None:
+        """Before a server gets its first didOpen: documentSymbol of the smallest file, not
+        opened. Servers that apply their configuration after `initialized` (basedpyright asks
+        for it with workspace/configuration) answer requests only once configured; a file
+        basedpyright saw opened before that is never taken into its program, so once closed
+        it is dropped, and every reference from it is missing from then on. The answer is
+        recorded like any other (the same one phase 1 gets)."""
+        if self._smallest is not None:
+            await connection.document_symbols(self._smallest.as_uri())
 
     async def _phase1(self, files: Sequence[Path]) -> None:
         self.progress.files(len(files))
-        semaphore = asyncio.Semaphore(self.options.jobs)
-        pending = list(files)
+        # The largest files first: the last ones to finish are then small, so no server sits
+        # idle at the end while another still lists a big file (sizes read off the loop).
+        ordered = await asyncio.to_thread(sorted, files, key=_size, reverse=True)
 
         async def one(path: Path) -> None:
-            async with semaphore:
-                if self.stop.is_set():
-                    return
-                while True:
-                    if self.connection.exited.is_set():
-                        await self.revive()
-                    try:
-                        await self._document_symbols(path)
-                        break
-                    except ServerDied:
-                        continue
-            self.progress.file_done()
+            while not self.stop.is_set():
+                try:
+                    done = await self.pool.submit(path, functools.partial(self._outline, path))
+                except ServerDied:
+                    continue  # asked again on a server that runs (restarted or another)
+                if done:
+                    self.files += 1
+                    self.progress.file_done()
+                return
 
-        await asyncio.gather(*(one(path) for path in pending))
+        await asyncio.gather(*(one(path) for path in ordered))
 
-    async def _document_symbols(self, path: Path) -> None:
-        connection = self.connection
-        if path not in self.opened:
-            connection.open(path, _read(path))
-            self.opened.append(path)
+    async def _outline(self, path: Path, connection: LspConnection) -> bool:
+        """documentSymbol of one open file; False when the run is stopping (nothing sent)."""
+        if self.stop.is_set():
+            return False
         try:
             result = await connection.document_symbols(path.as_uri())
         except ServerDied:
             raise
         except Exception:  # an error answer for one file must not stop the run
             self.symbol_errors += 1
-            return
+            return True
         self.symbols += _count_symbols(result if isinstance(result, list) else [])
+        return True
 
     async def run(self) -> int:
         started = time.monotonic()
         files = list_files(self.options.workspace, self.options.include, self.options.exclude)
-        await self._start()
+        self._paths = {path.as_uri(): path for path in files}
+        if files:
+            self._smallest = await asyncio.to_thread(min, files, key=_size)
+        await self.pool.start()
         db: sqlite3.Connection | None = None
         monitor: Monitor | None = None
         interrupted = False
         try:
             await self._phase1(files)
-            await self.connection.flush()
+            await self.pool.flush()
             db = queries.connect(self.options.db)
             monitor = Monitor(
                 self,
                 db,
                 self.options.operations,
                 interval=self.options.interval,
-                jobs=self.options.jobs,
                 max_wait=self.options.max_wait,
                 backoff_base=self.options.backoff_base,
                 max_attempts=self.options.max_retries + 1,
@@ -198,15 +196,13 @@ class Runner:
             # A session that ended with its server committed everything first (the counters
             # then are the last ones fetched).
             with contextlib.suppress(ServerDied):
-                await self.connection.flush()
-                with contextlib.suppress(ResponseError):  # counters are informative only
-                    await self.connection.stats()
-            self._keep_stats(self.connection)
+                await self.pool.flush()
+            self.proxy_stats = await self.pool.stats()
             summary = build_summary(
                 db,
                 workspace=self.options.workspace,
                 operations=monitor.query_operations,
-                files=len(self.opened),
+                files=self.files,
                 symbols=self.symbols,
                 symbol_errors=self.symbol_errors,
                 monitor=monitor,
@@ -217,8 +213,7 @@ class Runner:
             )
         finally:
             self.progress.close()
-            if self._connection is not None:
-                await self._connection.close()
+            await self.pool.close()
             if db is not None:
                 db.close()
         print_summary(summary, as_json=self.options.json, stream=sys.stdout)
@@ -239,6 +234,21 @@ def _read(path: Path) -> str:
     # Undecodable bytes become U+FFFD rather than aborting the run; the proxy reads the same
     # file from disk for keys only when the document is not open, so this text is what counts.
     return path.read_text(encoding="utf-8", errors="replace")
+
+
+async def _read_text(path: Path) -> str | None:
+    """The text for didOpen, read off the event loop (the proxy sessions share it)."""
+    try:
+        return await asyncio.to_thread(_read, path)
+    except OSError:
+        return None  # gone since it was listed: the server is asked without it
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _count_symbols(result: Sequence[Any]) -> int:

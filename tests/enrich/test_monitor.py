@@ -53,6 +53,9 @@ class FakeSession:
     def __init__(self) -> None:
         self.connection = FakeConnection()
 
+    def submit(self, uri: str, work: Any) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(work(self.connection))
+
     async def revive(self) -> None:
         raise AssertionError("no restarts here")
 
@@ -72,7 +75,6 @@ def make_monitor(operations: tuple[str, ...] = ("references",)) -> Monitor:
         db=None,  # type: ignore[arg-type]  # the query is scripted below
         operations=operations,
         interval=0.01,
-        jobs=2,
         max_wait=60,
         backoff_base=5,
         max_attempts=4,

@@ -11,6 +11,12 @@ documentSymbol lists every `def NAME` / `class NAME` (flat). Tracked requests on
 Every tracked request is appended to `--log FILE` as one JSON line {"t", "method", "name"}
 (wall-clock time, written before answering), which is how the tests count requests across
 processes and proxy restarts. `--delay S` makes every tracked request take S seconds.
+
+`--events FILE` appends one JSON line per didOpen, didClose and request about a document
+{"pid", "event": "open" | "close" | "ask" | "outline", "uri", "version" (opens), "open" (asks
+and documentSymbol: was the document open), "count" (documents open now)}: the window tests
+read it. `--open-only` answers a request on a document that is not open with an error, as
+clangd does.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import time
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInternalError
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 DECLARATION = re.compile(r"^\s*(def|class)\s+(\w+)")
@@ -33,7 +39,11 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--log", required=True)
 parser.add_argument("--delay", type=float, default=0.0)
 parser.add_argument("--crash-marker")
+parser.add_argument("--events")
+parser.add_argument("--open-only", action="store_true")
 options = parser.parse_args()
+
+OPEN: set[str] = set()
 
 server = LanguageServer("fails-on-bad", "1")
 
@@ -42,6 +52,33 @@ def log(method: str, name: str) -> None:
     line = json.dumps({"t": time.monotonic(), "method": method, "name": name}) + "\n"
     with open(options.log, "a", encoding="utf-8") as handle:
         handle.write(line)
+
+
+def event(kind: str, uri: str, **fields: Any) -> None:
+    if options.events:
+        line = {"pid": os.getpid(), "event": kind, "uri": uri, "count": len(OPEN), **fields}
+        with open(options.events, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line) + "\n")
+
+
+def asked(uri: str, kind: str = "ask") -> None:
+    """Every request about a document: recorded, and refused on a closed document under
+    --open-only."""
+    event(kind, uri, open=uri in OPEN)
+    if options.open_only and uri not in OPEN:
+        raise JsonRpcInvalidParams(f"trying to get AST for non-added document {uri}")
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: LanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    OPEN.add(params.text_document.uri)
+    event("open", params.text_document.uri, version=params.text_document.version)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    OPEN.discard(params.text_document.uri)
+    event("close", params.text_document.uri)
 
 
 def declarations(ls: LanguageServer, uri: str) -> list[tuple[str, str, int, int]]:
@@ -63,6 +100,7 @@ def name_range(line: int, character: int, name: str) -> types.Range:
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: LanguageServer, params: types.DocumentSymbolParams) -> Any:
+    asked(params.text_document.uri, "outline")
     result = []
     for keyword, name, line, character in declarations(ls, params.text_document.uri):
         where = name_range(line, character, name)
@@ -86,6 +124,7 @@ def item_for(ls: LanguageServer, uri: str, position: types.Position) -> types.Ca
 async def answer(ls: LanguageServer, method: str, uri: str, position: types.Position) -> Any:
     name = ls.workspace.get_text_document(uri).word_at_position(position)
     log(method, name)
+    asked(uri)
     if options.delay:
         await asyncio.sleep(options.delay)
     if name.startswith("crash"):
@@ -127,6 +166,7 @@ for _method in (
 @server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
 async def incoming(ls: LanguageServer, params: types.CallHierarchyIncomingCallsParams) -> Any:
     log(types.CALL_HIERARCHY_INCOMING_CALLS, params.item.name)
+    asked(params.item.uri)
     if options.delay:
         await asyncio.sleep(options.delay)
     item = params.item
@@ -136,6 +176,7 @@ async def incoming(ls: LanguageServer, params: types.CallHierarchyIncomingCallsP
 @server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
 async def outgoing(ls: LanguageServer, params: types.CallHierarchyOutgoingCallsParams) -> Any:
     log(types.CALL_HIERARCHY_OUTGOING_CALLS, params.item.name)
+    asked(params.item.uri)
     if options.delay:
         await asyncio.sleep(options.delay)
     item = params.item

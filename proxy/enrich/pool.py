@@ -1,0 +1,233 @@
+"""The language servers of one `lsp-backoff enrich` run: start, restart, hand out work, stop.
+
+Each :class:`Worker` is one proxy session in this process with its server
+(:class:`client.ProxyConnection`) and that server's :class:`window.Window` of open documents.
+Work is submitted by document to the pool's one :class:`window.DocumentQueue`; whichever
+server has room takes it. A server that dies is restarted after `delays` (at most len(delays)
+times for that server) once there is work for it — or at once when the caller needs a live one
+(:meth:`Pool.revive`); the other servers go on meanwhile. Work it had not started goes back to
+the queue; work it had sent fails with ServerDied, which the proxy has recorded as a failure.
+
+The pool also stands for "the proxy" towards the monitor (`exited`, `flush`, `stats`): exited
+means no server is running at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lsp_backoff.tracker.errors import LspBackoffError
+
+from .client import LspConnection, ProxyConnection, ServerDied
+from .jsonrpc import ResponseError
+from .progress import Progress
+from .window import DocumentQueue, Reader, Window, Work
+
+
+class EnrichError(LspBackoffError):
+    """The run cannot go on (no server, restarts exhausted); the message is one line."""
+
+
+class Worker:
+    def __init__(self, pool: Pool, index: int, window: Window) -> None:
+        self.pool = pool
+        self.index = index
+        self.window = window
+        self.connection: ProxyConnection | None = None
+        self.restarts = 0
+        #: Out of restarts: this server stays down.
+        self.gone = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self.connection is not None and not self.connection.exited.is_set()
+
+    @property
+    def name(self) -> str:
+        return "server" if len(self.pool.workers) == 1 else f"server {self.index + 1}"
+
+    async def start(self) -> None:
+        connection = self.pool.new_connection()
+        self.connection = connection
+        # The pool's `exited` follows every death at once, not when this worker gets to it.
+        connection.on_lost.append(self.pool.check_exited)
+        try:
+            await connection.start()
+            if self.pool.settle is not None:
+                with contextlib.suppress(ResponseError, TimeoutError):  # only its timing counts
+                    await self.pool.settle(connection)
+        except (ServerDied, TimeoutError, OSError, ResponseError) as exc:
+            await connection.close(grace=1.0)
+            detail = connection.describe_exit() if isinstance(exc, ResponseError) else str(exc)
+            raise EnrichError(f"cannot start {self.pool.command}: {detail}") from exc
+        self.pool.exited.clear()
+
+    async def ensure_alive(self) -> None:
+        """Restart a server that died (after its next delay), or raise EnrichError."""
+        async with self._lock:  # whoever saw the death first restarts; the others wait for it
+            if self.alive:
+                return
+            if self.gone:
+                raise EnrichError(self._exhausted("no restarts left"))
+            connection = self.connection
+            assert connection is not None, "start() first"
+            reason = connection.describe_exit()
+            self.pool.keep_stats(connection)
+            await connection.close(grace=1.0)
+            delays = self.pool.delays
+            while self.restarts < len(delays):
+                delay = delays[self.restarts]
+                self.restarts += 1
+                self.pool.progress.note(
+                    f"{self.name} died ({reason}); restart {self.restarts} in {delay:g} s"
+                )
+                await asyncio.sleep(delay)
+                try:
+                    await self.start()
+                    return
+                except EnrichError as exc:
+                    reason = str(exc)
+            self.gone = True
+            raise EnrichError(self._exhausted(reason))
+
+    def _exhausted(self, reason: str) -> str:
+        return (
+            f"the {self.name} kept dying and could not be restarted again "
+            f"({len(self.pool.delays)} restarts used): {reason}"
+        )
+
+    async def run(self) -> None:
+        """Start work while the server lives; after a death, restart once work waits."""
+        try:
+            while True:
+                connection = self.connection
+                if connection is not None and not connection.exited.is_set():
+                    await self.window.pump(connection)
+                    continue
+                await self.pool.queue.changed.wait()
+                await self.ensure_alive()
+        except EnrichError as exc:
+            self.gone = True
+            if all(worker.gone for worker in self.pool.workers):
+                self.pool.queue.fail(exc)  # nobody will ever run what waits
+
+
+class Pool:
+    def __init__(
+        self,
+        count: int,
+        new_connection: Callable[[], ProxyConnection],
+        *,
+        command: str,
+        window: int,
+        jobs: int,
+        read: Reader,
+        delays: Sequence[float],
+        progress: Progress,
+        settle: Callable[[LspConnection], Awaitable[Any]] | None = None,
+    ) -> None:
+        self.new_connection = new_connection
+        #: Awaited once per server start, before any document is opened (see Runner._settle).
+        self.settle = settle
+        self.command = command
+        self.delays = tuple(delays)
+        self.progress = progress
+        self.queue = DocumentQueue()
+        self.workers = [
+            Worker(self, index, Window(self.queue, size=window, jobs=jobs, read=read))
+            for index in range(count)
+        ]
+        #: Set while no server is running (before the start, after the last death).
+        self.exited = asyncio.Event()
+        self.exited.set()
+        #: Counters of proxies that are gone (they can't be asked any more).
+        self.kept_stats: dict[str, int] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def restarts(self) -> int:
+        return sum(worker.restarts for worker in self.workers)
+
+    @property
+    def peak_open(self) -> list[int]:
+        """The most documents each server had open at once."""
+        return [worker.window.peak for worker in self.workers]
+
+    async def start(self) -> None:
+        """Start every server (concurrently); one that cannot start fails the run."""
+        results = await asyncio.gather(
+            *(worker.start() for worker in self.workers), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                await self.close(grace=1.0)
+                raise result
+        self._tasks = [asyncio.ensure_future(worker.run()) for worker in self.workers]
+
+    def submit(self, path: Path, work: Work, uri: str | None = None) -> asyncio.Future[Any]:
+        """Run `work` on a server that has `path` open; the future gets what it returns."""
+        return self.queue.submit(uri or path.as_uri(), path, work)
+
+    def check_exited(self) -> None:
+        if not any(worker.alive for worker in self.workers):
+            self.exited.set()
+
+    async def revive(self) -> None:
+        """At least one server running again, or EnrichError when none can be."""
+        if not self.exited.is_set():
+            return
+        error: EnrichError | None = None
+        for worker in self.workers:
+            try:
+                await worker.ensure_alive()
+                return
+            except EnrichError as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    def _live(self) -> list[ProxyConnection]:
+        return [w.connection for w in self.workers if w.connection is not None and w.alive]
+
+    async def flush(self) -> bool:
+        """lspBackoff/flush on every running proxy: True once all their writes are committed."""
+        live = self._live()
+        if not live:
+            self.check_exited()
+            raise ServerDied("no server is running")
+        return all(await asyncio.gather(*(connection.flush() for connection in live)))
+
+    async def stats(self) -> dict[str, int]:
+        """The counters of every proxy of this run, the gone ones' as last fetched."""
+        total = dict(self.kept_stats)
+        for worker in self.workers:
+            connection = worker.connection
+            if connection is None:
+                continue
+            if worker.alive:
+                with contextlib.suppress(ServerDied, TimeoutError, ResponseError):
+                    await connection.stats()
+            for key, value in connection.last_stats.items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+    def keep_stats(self, connection: ProxyConnection) -> None:
+        for key, value in connection.last_stats.items():
+            self.kept_stats[key] = self.kept_stats.get(key, 0) + value
+        connection.last_stats = {}
+
+    async def close(self, grace: float = 5.0) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await asyncio.gather(
+            *(w.connection.close(grace) for w in self.workers if w.connection is not None),
+            return_exceptions=True,
+        )
+        self.exited.set()

@@ -1,0 +1,77 @@
+"""window.py without processes: which document is taken first, and what happens to the work of
+a server that dies (a fake connection records didOpen/didClose)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from lsp_backoff.proxy.enrich.window import DocumentQueue, Window
+
+
+class FakeConnection:
+    def __init__(self, log: list[tuple[str, str]]) -> None:
+        self.exited = asyncio.Event()
+        self.log = log
+
+    def open(self, path: Path, text: str, version: int = 1) -> None:
+        self.log.append(("open", path.name))
+
+    def close_document(self, uri: str) -> None:
+        self.log.append(("close", uri.rsplit("/", 1)[-1]))
+
+
+async def read(path: Path) -> str:
+    return "text"
+
+
+def submit(queue: DocumentQueue, name: str, work: Any) -> asyncio.Future[Any]:
+    path = Path("/ws") / name
+    return queue.submit(path.as_uri(), path, work)
+
+
+async def answer(conn: Any) -> str:
+    await asyncio.sleep(0)
+    return "ok"
+
+
+async def test_the_document_with_the_most_work_goes_first_and_is_closed_when_done() -> None:
+    queue = DocumentQueue()
+    log: list[tuple[str, str]] = []
+    window = Window(queue, size=1, jobs=4, read=read)
+    futures = [submit(queue, "small.py", answer)]
+    futures += [submit(queue, "big.py", answer) for _ in range(3)]
+    pump = asyncio.ensure_future(window.pump(FakeConnection(log)))  # type: ignore[arg-type]
+    assert await asyncio.gather(*futures) == ["ok"] * 4
+    await asyncio.sleep(0)
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+    assert log == [("open", "big.py"), ("close", "big.py"), ("open", "small.py"),
+                   ("close", "small.py")]  # fmt: skip
+    assert window.peak == 1
+
+
+async def test_work_a_dead_server_had_not_started_goes_to_another_one() -> None:
+    queue = DocumentQueue()
+    log: list[tuple[str, str]] = []
+    first, second = FakeConnection(log), FakeConnection(log)
+    dying = Window(queue, size=2, jobs=1, read=read)
+
+    async def die(conn: Any) -> str:
+        conn.exited.set()  # the server goes away while this request is in flight
+        raise ConnectionError("server died")
+
+    lost = submit(queue, "a.py", die)
+    kept = [submit(queue, "a.py", answer) for _ in range(2)]
+    pump = asyncio.ensure_future(dying.pump(first))  # type: ignore[arg-type]
+    await pump  # ends with the death
+    assert isinstance(lost.exception(), ConnectionError)
+    assert not any(future.done() for future in kept)
+    assert dying.open == {}
+    other = Window(queue, size=2, jobs=1, read=read)
+    pump = asyncio.ensure_future(other.pump(second))  # type: ignore[arg-type]
+    assert await asyncio.gather(*kept) == ["ok", "ok"]
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+    assert log == [("open", "a.py"), ("open", "a.py"), ("close", "a.py")]
