@@ -150,8 +150,9 @@ class RequestTable:
         del self._live[msg_id]
         if entry.key is not None:  # a tracked leader (the plain case stays cheap: every answer)
             self._unlead(entry)
-            for follower in entry.followers or ():
+            for follower in entry.followers or ():  # answered with it, by the proxy
                 self._live.pop(follower.msg_id, None)
+                self._answered[follower.msg_id] = follower.method
         return entry
 
     def _unlead(self, entry: Entry) -> None:

@@ -41,6 +41,8 @@ def test_an_identical_request_follows_and_gets_the_answer_under_its_own_id() -> 
             encode(b'{"id": 3, "jsonrpc": "2.0", "result": {"uri": "file:///ws/a.py", "id": 1}}')
         ),
     ]
+    # A cancel arriving after the answer: the server never saw 3, so it is not told.
+    assert router.from_client(note("$/cancelRequest", {"id": 3})) == []
     router.drain()
     assert len(sink.of("edges")) == 1  # learnt once
     assert router.counters["coalesced"] == 1 and router.counters["forwarded"] == 2
