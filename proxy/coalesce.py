@@ -11,6 +11,7 @@ a body of another shape is re-encoded (the same JSON, other bytes).
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from typing import Any
 
 import msgspec
@@ -18,7 +19,7 @@ import msgspec
 from lsp_backoff.proxy import messages as msg
 from lsp_backoff.tracker.model import SymbolRef
 
-Key = tuple[str, str, str, str | None, bytes]
+Key = tuple[str, str, str, Hashable, bytes]
 
 _VALUE = rb'(-?[0-9]{1,20}|"(?:[^"\\]|\\.){0,256}"|null)'
 _VERSION = rb'"jsonrpc"\s*:\s*"2\.0"\s*,\s*'
@@ -30,9 +31,11 @@ _TAIL_BYTES = 300
 _sorted = msgspec.json.Encoder(order="sorted")
 
 
-def key_of(method: str, symbol: SymbolRef, operation: str, params: Any) -> Key:
-    """What makes two tracked requests the same question (their ids aside)."""
-    return (method, symbol.key, operation, symbol.version, _sorted.encode(params))
+def key_of(method: str, symbol: SymbolRef, operation: str, params: Any, text: Hashable) -> Key:
+    """What makes two tracked requests the same question (their ids aside). ``text`` stands
+    for the content asked about, unhashed: equal only for the very same text (see
+    ``Documents.version_later``)."""
+    return (method, symbol.key, operation, text, _sorted.encode(params))
 
 
 def with_id(body: bytes, msg_id: int | str) -> bytes:

@@ -12,20 +12,18 @@ nothing raises for bad client input (the proxy only loses a symbol's name).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
-from itertools import accumulate
 from typing import Any
 
 from cachetools import LRUCache
 
+from lsp_backoff.proxy.text import Text, edited
+from lsp_backoff.proxy.text import to_index as _to_index
+
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
-_EOL = re.compile(r"\r\n|\r|\n")
-# Line breaks for str.splitlines but not for LSP (types/textDocuments.md).
-_OTHER_SEPARATORS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 def content_hash(text: str) -> str:
@@ -42,6 +40,19 @@ def symbol_key(uri: str, line: int, character: int, name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionLater:
+    """The content hash of one text, computed when first called (None: no text known). Edits
+    made since do not change it (texts are never changed in place), and two of them are equal
+    exactly when they stand for the same text object: "the same content" without a hash."""
+
+    text: Text | None
+
+    def __call__(self) -> str | None:
+        # content_hash is looked up at call time (tests count its calls).
+        return None if self.text is None else self.text.version(content_hash)
+
+
+@dataclass(frozen=True, slots=True)
 class Identifier:
     """An identifier's start position (in the session encoding) and text; name "" when none."""
 
@@ -54,31 +65,6 @@ def _is_ident(ch: str) -> bool:
     return ch.isalnum() or ch in "_$"
 
 
-def _width(ch: str, encoding: str) -> int:
-    """Code units one code point takes in `encoding`."""
-    o = ord(ch)
-    if encoding == "utf-16":
-        return 2 if o > 0xFFFF else 1
-    if encoding == "utf-8":
-        return 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
-    return 1
-
-
-def _to_index(line: str, character: int, encoding: str) -> int:
-    """Code-point index in `line` for an encoded offset; clamps to the line end and snaps an
-    offset inside a multi-unit character to that character's start."""
-    if character <= 0:
-        return 0
-    if encoding == "utf-32" or line.isascii():
-        return min(character, len(line))
-    units = 0
-    for i, ch in enumerate(line):
-        units += _width(ch, encoding)
-        if units > character:
-            return i
-    return len(line)
-
-
 def _to_units(prefix: str, encoding: str) -> int:
     """Encoded length of `prefix` (the part of a line before some index)."""
     if encoding == "utf-32" or prefix.isascii():
@@ -86,63 +72,6 @@ def _to_units(prefix: str, encoding: str) -> int:
     if encoding == "utf-16":
         return len(prefix.encode("utf-16-le", "surrogatepass")) // 2
     return len(prefix.encode("utf-8", "surrogatepass"))
-
-
-class _Text:
-    """One known text with its lazily computed hash and line-start table."""
-
-    __slots__ = ("_hash", "_starts", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._hash: str | None = None
-        self._starts: list[int] | None = None
-
-    @property
-    def hash(self) -> str:
-        if self._hash is None:
-            self._hash = content_hash(self.text)
-        return self._hash
-
-    def starts(self) -> list[int]:
-        """Offset of the first character of every line."""
-        if self._starts is None:
-            text = self.text
-            if any(sep in text for sep in _OTHER_SEPARATORS):
-                self._starts = [0, *(m.end() for m in _EOL.finditer(text))]
-            else:
-                # splitlines splits exactly at \n, \r\n and \r here; 2-4x faster than finditer.
-                parts = text.splitlines(keepends=True)
-                self._starts = [0, *accumulate(map(len, parts))]
-                if parts and parts[-1][-1] not in "\r\n":
-                    self._starts.pop()  # the last line has no terminator: no line after it
-        return self._starts
-
-    def span(self, n: int) -> tuple[int, int] | None:
-        """(start, end before the terminator) of line `n`, None past the document."""
-        starts = self.starts()
-        if not 0 <= n < len(starts):
-            return None
-        if n + 1 == len(starts):
-            return starts[n], len(self.text)
-        end = starts[n + 1]
-        end -= 2 if self.text.startswith("\r\n", end - 2) else 1
-        return starts[n], end
-
-    def line(self, n: int) -> str | None:
-        """The text of line `n` without its terminator, None past the document."""
-        span = self.span(n)
-        return None if span is None else self.text[span[0] : span[1]]
-
-    def offset(self, position: Any, encoding: str) -> int:
-        """String offset of an LSP Position dict, clamped to the document as the spec says."""
-        line, character = int(position["line"]), int(position["character"])
-        if line < 0:
-            return 0
-        span = self.span(line)
-        if span is None:
-            return len(self.text)  # a line past the end means the end of the document
-        return span[0] + _to_index(self.text[span[0] : span[1]], character, encoding)
 
 
 class Documents:
@@ -160,9 +89,9 @@ class Documents:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.encoding = encoding
-        self._open: dict[str, _Text] = {}
+        self._open: dict[str, Text] = {}
         self._disk_cache_size = disk_cache_size
-        self._disk: LRUCache[str, _Text] = LRUCache(maxsize=max(disk_cache_size, 1))
+        self._disk: LRUCache[str, Text] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._missing: LRUCache[str, float] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._clock = clock
 
@@ -188,7 +117,7 @@ class Documents:
         """
         needs_read = self.needs_read(uri)
         before = None if needs_read else self.text(uri)
-        self._open[uri] = _Text(text)
+        self._open[uri] = Text(text)
         if needs_read:
             return False
         return before != text
@@ -204,25 +133,13 @@ class Documents:
         doc = self._open.get(uri)
         if doc is None:
             return True
-        original = current = doc
         try:
-            for change in changes:
-                new_text = change["text"]
-                if not isinstance(new_text, str):
-                    raise TypeError("change text is not a string")
-                rng = change.get("range")
-                if rng is None:
-                    current = _Text(new_text)
-                    continue
-                a = current.offset(rng["start"], self._encoding)
-                b = current.offset(rng["end"], self._encoding)
-                a, b = min(a, b), max(a, b)  # the spec is silent on reversed ranges: be lenient
-                current = _Text(current.text[:a] + new_text + current.text[b:])
-        except (KeyError, TypeError, ValueError, AttributeError):
+            after = edited(doc, changes, self._encoding)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             del self._open[uri]
             return True
-        self._open[uri] = current
-        return current.text != original.text
+        self._open[uri] = after
+        return after is not doc
 
     def save(self, uri: str, text: str | None) -> bool:
         """didSave. True if the content now differs from what was known before.
@@ -234,17 +151,26 @@ class Documents:
         self._disk.pop(uri, None)
         self._missing.pop(uri, None)
         if text is not None:
+            unchanged = before is not None and before.text == text
+            doc = before if before is not None and unchanged else Text(text)  # keeps its hash
             if uri in self._open:
-                self._open[uri] = _Text(text)
+                self._open[uri] = doc
             else:
-                self._cache(uri, _Text(text))
+                self._cache(uri, doc)
+            return not unchanged
         after = self.text(uri)
         return before is None or before.text != after
 
     def cached_version(self, uri: str) -> str | None:
         """content_hash of the open or cached text; None when neither (nothing is read)."""
         doc = self._open.get(uri) or self._disk.get(uri)
-        return None if doc is None else doc.hash
+        return None if doc is None else doc.version(content_hash)
+
+    def known_version(self, uri: str) -> str | None:
+        """content_hash of the open or cached text if it has been computed already (since its
+        last change); None otherwise. Neither hashes nor reads: safe per keystroke."""
+        doc = self._open.get(uri) or self._disk.get(uri)
+        return None if doc is None else doc.known_version
 
     def needs_read(self, uri: str) -> bool:
         """True when knowing this document's text would mean reading its file now: neither
@@ -261,10 +187,7 @@ class Documents:
             self._missing[uri] = self._clock() + self.MISSING_SECONDS
         else:
             self._missing.pop(uri, None)
-            doc = _Text(text)
-            if version is not None:
-                doc._hash = version  # hashed by the reader, off the loop
-            self._cache(uri, doc)
+            self._cache(uri, Text(text, version))  # version: hashed by the reader, off the loop
 
     def close(self, uri: str) -> None:
         """didClose: forget the open text; the disk (cached or read later) serves from now on."""
@@ -289,9 +212,15 @@ class Documents:
         return None if doc is None else doc.line(n)
 
     def version(self, uri: str) -> str | None:
-        """content_hash of text(uri), computed once per text."""
+        """content_hash of text(uri), computed when first asked for and kept until the text
+        changes (an edit never hashes)."""
         doc = self._lookup(uri)
-        return None if doc is None else doc.hash
+        return None if doc is None else doc.version(content_hash)
+
+    def version_later(self, uri: str) -> VersionLater:
+        """The content_hash of text(uri) as it is now, computed only if and when it is
+        called: for a request whose answer is recorded later."""
+        return VersionLater(self._lookup(uri))
 
     def identifier_at(self, uri: str, line: int, character: int) -> Identifier:
         """The identifier containing the position, else the one ending exactly at it, else
@@ -319,10 +248,10 @@ class Documents:
         ident = self.identifier_at(uri, line, character)
         return symbol_key(uri, ident.line, ident.character, ident.name), ident
 
-    def _lookup(self, uri: str) -> _Text | None:
+    def _lookup(self, uri: str) -> Text | None:
         # Memory only, by construction: a file's text arrives through ``loaded``.
         return self._open.get(uri) or self._disk.get(uri)
 
-    def _cache(self, uri: str, doc: _Text) -> None:
+    def _cache(self, uri: str, doc: Text) -> None:
         if self._disk_cache_size > 0:
             self._disk[uri] = doc

@@ -66,7 +66,7 @@ def symbol_of(docs: Documents, operation: str, params: Any) -> SymbolRef | None:
         if found is None:
             return None
         uri, line, character, name = found
-        return SymbolRef(symbol_key(*found), uri, name, line, character, None, docs.version(uri))
+        return SymbolRef(symbol_key(*found), uri, name, line, character)
     try:
         uri = params["textDocument"]["uri"]
         line = params["position"]["line"]
@@ -76,4 +76,4 @@ def symbol_of(docs: Documents, operation: str, params: Any) -> SymbolRef | None:
     if not (isinstance(uri, str) and isinstance(line, int) and isinstance(character, int)):
         return None
     key, ident = docs.symbol_at(uri, line, character)
-    return SymbolRef(key, uri, ident.name, ident.line, ident.character, None, docs.version(uri))
+    return SymbolRef(key, uri, ident.name, ident.line, ident.character)

@@ -13,7 +13,9 @@ It decides nothing and does no I/O: the router asks it what is known about an id
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +48,20 @@ class Entry:
     key: Any = None  # a leader: what makes an identical request (coalesce.key_of)
     followers: list[Entry] | None = None  # a leader: identical requests waiting for its answer
     leader: Entry | None = None  # a follower: the request whose answer it gets
+    #: Tracked and decided: the content hash of the text it was asked about, computed only
+    #: when called (Documents.version_later) — when recorded, not in front of the forward.
+    version: Callable[[], str | None] | None = None
 
     @property
     def waited_for(self) -> bool:
         """Does any client still want the answer? (Not when every waiter cancelled.)"""
         return not self.cancelled or bool(self.followers)
+
+    def recorded(self) -> SymbolRef | None:
+        """``symbol`` with its document's content version, hashed now (once per text)."""
+        if self.symbol is None or self.version is None:
+            return self.symbol
+        return dataclasses.replace(self.symbol, version=self.version())
 
 
 class RequestTable:

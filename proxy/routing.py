@@ -125,15 +125,19 @@ class Router:
         if symbol is None:  # params of an unexpected shape: forward, track nothing
             self.requests.forwarded(entry.msg_id, entry.method)
             return [ToServer(raw)]
-        verdict = self.tracker.check(symbol.key, symbol.document, entry.operation, symbol.version)
+        # A failure state is compared with the text's content hash: hashed only if there is one.
+        version = self.documents.version_later(symbol.document)
+        state = self.tracker.get(symbol.key, entry.operation)
+        compared = version() if state is not None and state.version is not None else None
+        verdict = self.tracker.check(symbol.key, symbol.document, entry.operation, compared)
         if verdict is not Verdict.ALLOW:
             # Answer "no result" at once: valid for every tracked method, and not an error,
             # so editors show nothing rather than a popup (issue 3, short-circuit).
             self.counters["short_circuited"] += 1
             self.requests.answered_here(entry.msg_id, entry.method)
             return [ToClient(encode(msg.result_response(entry.msg_id, None)))]
-        entry.symbol = symbol
-        key = key_of(entry.method, symbol, entry.operation, entry.params)
+        entry.symbol, entry.version = symbol, version
+        key = key_of(entry.method, symbol, entry.operation, entry.params, version)
         leader = self.requests.leader_for(key)
         if leader is not None:
             # The same question is with the server already: ask once, answer both (issue 12).
@@ -258,10 +262,11 @@ class Router:
         return None
 
     def _record(self, entry: Entry, body: bytes) -> None:
-        assert entry.symbol is not None and entry.operation is not None
+        symbol = entry.recorded()
+        assert symbol is not None and entry.operation is not None
         self.outcomes.response(
             entry.method,
-            entry.symbol,
+            symbol,
             entry.operation,
             msg.decode(body) or {},
             self.readiness,
@@ -313,7 +318,8 @@ class Router:
         self.counters["timeouts"] += 1
         reason = f"{entry.method} timed out after {self.timeout:g} s"
         if entry.waited_for:  # else every client gave up first: nothing to learn
-            symbol, operation = entry.symbol, entry.operation
+            symbol, operation = entry.recorded(), entry.operation
+            assert symbol is not None
             self.defer(functools.partial(self.outcomes.failure, symbol, operation, reason, False))
         self.drain()
         actions: list[Action] = []
@@ -333,7 +339,7 @@ class Router:
                 reason = f"server exited (status {status}) before {entry.method} was sent"
             else:  # (a follower's leader learns for both)
                 reason = f"server exited (status {status}) before answering {entry.method}"
-                symbol, operation = entry.symbol, entry.operation
+                symbol, operation = entry.recorded(), entry.operation
                 learn = entry.state is State.SENT and entry.waited_for
                 if symbol is not None and operation is not None and learn:
                     failure = functools.partial(self.outcomes.failure, symbol, operation)
