@@ -27,11 +27,12 @@ from typing import Any
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.logs import SERVER_LOGGER
+from lsp_backoff.proxy.messages import TRANSIENT_CODES
 from lsp_backoff.proxy.operations import CALLS, LOCATE
 from lsp_backoff.proxy.session import ServerStartError, Session
 
 from .files import language_id
-from .jsonrpc import Handler, JsonRpcClient
+from .jsonrpc import Handler, JsonRpcClient, ResponseError
 
 #: Client capabilities an editor would advertise for the features enrich uses. workDoneProgress
 #: matters: servers that report progress let the proxy tell "still loading" from "no result".
@@ -53,6 +54,9 @@ CAPABILITIES: dict[str, Any] = {
     "window": {"workDoneProgress": True},
     "general": {"positionEncodings": ["utf-16"]},
 }
+
+#: documentSymbol askings per document while the server answers "content modified".
+SYMBOL_ATTEMPTS = 5
 
 #: The position and call requests, by operation name (from the project's one table).
 LOCATE_METHODS = {operation: method for method, operation in LOCATE.items()}
@@ -158,7 +162,21 @@ class LspConnection:
         self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
     async def document_symbols(self, uri: str) -> Any:
-        return await self.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+        """The document's symbols, asked again after a "content modified" answer.
+
+        ty cancels every running query when any document changes and answers ContentModified
+        (-32801): a didOpen of the next file lands while it lists this one's symbols (4 of the
+        6 files of examples/ when they are opened together). The spec's answer to that code is
+        to ask again; bounded, so a server that always says it fails like any other error.
+        """
+        params = {"textDocument": {"uri": uri}}
+        for _ in range(SYMBOL_ATTEMPTS - 1):
+            try:
+                return await self.request("textDocument/documentSymbol", params)
+            except ResponseError as exc:
+                if exc.code not in TRANSIENT_CODES:
+                    raise
+        return await self.request("textDocument/documentSymbol", params)
 
     async def locate(self, operation: str, uri: str, line: int, character: int) -> Any:
         """definition, declaration, type_definition, implementation or references at a position."""

@@ -32,11 +32,18 @@ class Pair:
     db: Path
     log: Path
     uris: list[str] = field(default_factory=list)
+    #: The server's answer to initialize (the same through the proxy: start_pair checks).
+    initialized: Frame | None = None
+    #: Ask the direct server first and the proxied one once it has answered (see start_pair).
+    one_at_a_time: bool = False
     _seq: int = 1000
 
     async def both(self, method: str, params: Any) -> tuple[Frame, Frame]:
         """Sends the same request (same id) to both sessions; returns (direct, proxied)."""
         self._seq += 1
+        if self.one_at_a_time:
+            direct = await self.direct.request(method, params, rid=self._seq)
+            return direct, await self.proxied.request(method, params, rid=self._seq)
         direct, proxied = await asyncio.gather(
             self.direct.request(method, params, rid=self._seq),
             self.proxied.request(method, params, rid=self._seq),
@@ -107,27 +114,38 @@ async def start_pair(
     ready: Ready,
     options: Any = None,
     proxy_args: Sequence[str] = ("--backoff-base", "1"),
+    share_cache: bool = False,
 ) -> Pair:
-    """Starts, initializes and opens ``files`` in both sessions, then waits until ``ready``."""
+    """Starts, initializes and opens ``files`` in both sessions, then waits until ``ready``.
+
+    ``share_cache``: both servers get one XDG_CACHE_HOME, for a server whose answers name files
+    in its cache (ty extracts the typeshed stubs it points at there): with two caches the same
+    answer would name two different files. Requests then go to one server after the other:
+    two ty processes extracting the same file at once make one of them answer ``[]``.
+    """
     tmp.mkdir(parents=True, exist_ok=True)
     db, log = tmp / "graph.db", tmp / "proxy.log"
-    # Separate caches: two jedi processes sharing ~/.cache/jedi read each other's half-written
-    # pickles ("EOFError: Ran out of input") and answer differently.
+    # Separate caches by default: two jedi processes sharing ~/.cache/jedi read each other's
+    # half-written pickles ("EOFError: Ran out of input") and answer differently.
+    envs = {side: clean_env(tmp / side) for side in ("direct", "proxied")}
+    if share_cache:
+        for env in envs.values():
+            env["XDG_CACHE_HOME"] = str(tmp / "cache")
     direct = await LspClient.start(
         server,
         cwd=root,
-        env=clean_env(tmp / "direct"),
+        env=envs["direct"],
         stderr_path=tmp / "direct.stderr",
         name="direct",
     )
     proxied = await LspClient.start(
         proxy_command(db, log, list(server), *proxy_args),
         cwd=root,
-        env=clean_env(tmp / "proxied"),
+        env=envs["proxied"],
         stderr_path=tmp / "proxied.stderr",
         name="proxied",
     )
-    pair = Pair(direct, proxied, root, db, log)
+    pair = Pair(direct, proxied, root, db, log, one_at_a_time=share_cache)
     try:
         inits = await asyncio.gather(
             *(
@@ -137,6 +155,7 @@ async def start_pair(
         )
         # The handshake itself goes through untouched.
         assert inits[1].raw == inits[0].raw, (inits[0].raw[:500], inits[1].raw[:500])
+        pair.initialized = inits[1]
         for client in (direct, proxied):
             pair.uris = [client.did_open(path, language_id) for path in files]
         await asyncio.gather(

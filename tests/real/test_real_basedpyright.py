@@ -37,9 +37,11 @@ from python_cases import (
     analyzed,
     ask_then_assert_graph_has_edges,
     assert_call_hierarchy,
+    assert_failure_answered_by_proxy,
+    assert_nothing_failed,
+    assert_tracked_answers,
     assert_untouched,
     at,
-    tracked_cases,
     unresolved,
 )
 from realtools import find_tool
@@ -60,15 +62,13 @@ async def pair(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
 
 
 async def test_tracked_requests_answer_exactly_as_direct(pair: Pair) -> None:
-    for _label, method, params in tracked_cases():
-        answer = await pair.same(method, params)
-        assert answer.result, f"{_label}: basedpyright found nothing at {params}"
+    before = await pair.stats()
+    await assert_tracked_answers(pair, "basedpyright")
     implementation = await pair.same("textDocument/implementation", at(BASE, "def area", 1, 4))
     assert len(implementation.result) == 3  # Shape.area, Circle.area, Square.area
     await assert_call_hierarchy(pair)
     # Readiness came from the analysis progress: nothing above was mistaken for "busy".
-    stats = await pair.stats()
-    assert (stats["failures"], stats["transient"], stats["short_circuited"]) == (0, 0, 0), stats
+    await assert_nothing_failed(pair, before)
 
 
 async def test_hover_completion_symbols_diagnostics_untouched(pair: Pair) -> None:
@@ -115,13 +115,6 @@ async def test_unresolved_symbol_is_a_placeholder_not_a_loop(pair: Pair) -> None
 async def test_failing_request_is_answered_by_the_proxy_after_its_failure(pair: Pair) -> None:
     """A negative line makes basedpyright fail; the retry is answered null at once."""
     params = text_position(APP.as_uri(), {"line": -1, "character": 0})
-    before = await pair.stats()
-    first = await pair.same("textDocument/definition", params)
-    assert first.error is not None and first.error["code"] == -32603, first.raw
-    direct, proxied = await pair.both("textDocument/definition", params)
-    assert direct.error is not None  # the server still fails …
-    assert proxied.msg == {"jsonrpc": "2.0", "id": proxied.msg["id"], "result": None}
-    after = await pair.stats()
-    assert after["failures"] == before["failures"] + 1
-    assert after["short_circuited"] == before["short_circuited"] + 1
+    error = await assert_failure_answered_by_proxy(pair, params)
+    assert error["code"] == -32603, error
     assert "failure definition" in pair.log_tail(200)

@@ -24,25 +24,25 @@ What jedi-language-server really does (0.47 on jedi 0.20, observed on examples/)
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from lspwire import CLIENT_CAPABILITIES, LspClient
-from pairing import Pair, edges_for, start_pair, text_position
+from pairing import Pair, start_pair, text_position
 from python_cases import (
     APP,
     BASE,
     EXAMPLES,
     FILES,
     ask_then_assert_graph_has_edges,
+    assert_failure_answered_by_proxy,
+    assert_placeholder_once_confirmed,
+    assert_tracked_answers,
     assert_untouched,
     at,
     diagnosed,
-    tracked_cases,
-    unresolved,
 )
 from realtools import clean_env, find_tool, proxy_command
 
@@ -71,9 +71,7 @@ async def pair(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
 
 
 async def test_tracked_requests_answer_exactly_as_direct(pair: Pair) -> None:
-    for label, method, params in tracked_cases():
-        answer = await pair.same(method, params)
-        assert answer.result, f"{label}: jedi found nothing at {params}"
+    await assert_tracked_answers(pair, "jedi")
     unsupported = await pair.same("textDocument/prepareCallHierarchy", at(BASE, "def area", 1, 4))
     assert unsupported.error is not None and unsupported.error["code"] == -32601
 
@@ -88,36 +86,13 @@ async def test_graph_holds_the_edges(pair: Pair) -> None:
 
 
 async def test_empty_answer_becomes_a_placeholder_only_when_confirmed(pair: Pair) -> None:
-    """No readiness signal: the first null is tentative, a later second one settles it."""
-    before = await pair.stats()
-    assert (await pair.same("textDocument/definition", unresolved())).result is None
-    assert edges_for(await pair.edges(), "load_all", "definition") == []
-    rows: list[dict[str, object]] = []
-    for _ in range(int(20 / BACKOFF_BASE)):  # bounded: at most ~10 s of asking
-        await asyncio.sleep(BACKOFF_BASE / 2)
-        assert (await pair.same("textDocument/definition", unresolved())).result is None
-        rows = edges_for(await pair.edges(), "load_all", "definition")
-        if rows:
-            break
-    assert [(r["kind"], r["target"]) for r in rows] == [("none", None)], rows
-    after = await pair.stats()
-    # Every asking reached jedi (same() compared each answer) and none counted as a failure.
-    assert after["short_circuited"] == before["short_circuited"]
-    assert after["failures"] == before["failures"]
+    await assert_placeholder_once_confirmed(pair, BACKOFF_BASE)
 
 
 async def test_line_past_the_end_fails_then_is_answered_by_the_proxy(pair: Pair) -> None:
     params = text_position(APP.as_uri(), {"line": 500, "character": 3})
-    before = await pair.stats()
-    first = await pair.same("textDocument/definition", params)
-    assert first.error is not None and first.error["code"] == -32603, first.raw
-    assert "not in a valid range" in first.error["message"]
-    direct, proxied = await pair.both("textDocument/definition", params)
-    assert direct.error is not None
-    assert proxied.msg == {"jsonrpc": "2.0", "id": proxied.msg["id"], "result": None}
-    after = await pair.stats()
-    assert after["failures"] == before["failures"] + 1
-    assert after["short_circuited"] == before["short_circuited"] + 1
+    error = await assert_failure_answered_by_proxy(pair, params)
+    assert error["code"] == -32603 and "not in a valid range" in error["message"], error
 
 
 async def test_request_jedi_never_answers_times_out_in_the_proxy(tmp_path: Path) -> None:

@@ -32,9 +32,11 @@ from python_cases import (
     analyzed,
     ask_then_assert_graph_has_edges,
     assert_call_hierarchy,
+    assert_nothing_failed,
+    assert_tracked_answers,
+    assert_unsupported_noted,
     assert_untouched,
     at,
-    tracked_cases,
     unresolved,
 )
 from realtools import pyright_command
@@ -55,12 +57,10 @@ async def pair(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
 
 
 async def test_tracked_requests_answer_exactly_as_direct(pair: Pair) -> None:
-    for label, method, params in tracked_cases():
-        answer = await pair.same(method, params)
-        assert answer.result, f"{label}: pyright found nothing at {params}"
+    before = await pair.stats()
+    await assert_tracked_answers(pair, "pyright")
     await assert_call_hierarchy(pair)
-    stats = await pair.stats()
-    assert (stats["failures"], stats["transient"], stats["short_circuited"]) == (0, 0, 0), stats
+    await assert_nothing_failed(pair, before)
 
 
 async def test_hover_completion_symbols_diagnostics_untouched(pair: Pair) -> None:
@@ -96,14 +96,10 @@ async def test_unresolved_symbol_is_a_placeholder_not_a_loop(pair: Pair) -> None
 
 
 async def test_unimplemented_method_error_is_forwarded_and_noted(pair: Pair) -> None:
-    params = at(BASE, "def area", 1, 4)
-    before = await pair.stats()
-    for _ in range(2):
-        answer = await pair.same("textDocument/implementation", params)
-        assert answer.error is not None and answer.error["code"] == -32601, answer.raw
-    after = await pair.stats()
-    assert after["short_circuited"] == before["short_circuited"]
-    assert after["failures"] == before["failures"]
-    rows = edges_for(await pair.edges(), "area", "implementation")
-    assert [(r["kind"], r["target"]) for r in rows] == [("error", None)], rows
-    assert "not supported" in rows[0]["detail"]
+    await assert_unsupported_noted(
+        pair,
+        "textDocument/implementation",
+        at(BASE, "def area", 1, 4),
+        name="area",
+        operation="implementation",
+    )

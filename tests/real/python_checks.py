@@ -1,0 +1,106 @@
+"""The checks every Python server without a readiness signal runs on examples/.
+
+pyrefly, ty and zuban differ in what they answer, not in what the proxy must do with it, so
+their modules share these tests by subclassing (``class TestTy(PythonServerChecks)``, one class
+a module) and give the facts that differ as class attributes; what only one server does stays
+in its module's class. One direct/proxied pair (``pair``) serves the whole class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import pytest_asyncio
+from pairing import Pair, start_pair, text_position
+from python_cases import (
+    APP,
+    EXAMPLES,
+    FILES,
+    ask_then_assert_graph_has_edges,
+    assert_failure_answered_by_proxy,
+    assert_placeholder_once_confirmed,
+    assert_untouched,
+    diagnosed,
+    enrich_examples,
+)
+
+#: Short, so the "empty twice, base seconds apart" rule settles within a bounded poll.
+BACKOFF_BASE = 0.5
+CALL_OPERATIONS = ("incoming_calls", "outgoing_calls")
+
+
+class PythonServerChecks:
+    #: Both servers share one cache, asked one after the other (see pairing.start_pair).
+    share_cache: ClassVar[bool] = False
+    #: A (line, character) whose definition the server answers with an error, and that error.
+    failing_at: ClassVar[tuple[int, int]]
+    failing_code: ClassVar[int]
+    failing_says: ClassVar[str]
+    #: False when the server does not implement call hierarchy at all.
+    call_hierarchy: ClassVar[bool] = True
+
+    @staticmethod
+    def command() -> list[str]:
+        """The server's command line (skips, or fails under CI=true, when it is missing)."""
+        raise NotImplementedError
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def server(cls) -> list[str]:
+        return cls.command()
+
+    @pytest_asyncio.fixture(scope="class", loop_scope="module")
+    @classmethod
+    async def pair(
+        cls, server: list[str], tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[Pair]:
+        started = await start_pair(
+            server,
+            root=EXAMPLES,
+            tmp=tmp_path_factory.mktemp(cls.__name__.removeprefix("Test").lower()),
+            files=FILES,
+            language_id="python",
+            ready=diagnosed,
+            proxy_args=("--backoff-base", str(BACKOFF_BASE)),
+            share_cache=cls.share_cache,
+        )
+        yield started
+        codes = await started.close()
+        assert list(codes) == [0, 0], f"exit codes (direct, proxied): {codes}; {started.log_tail()}"
+
+    async def test_hover_completion_symbols_diagnostics_untouched(self, pair: Pair) -> None:
+        await assert_untouched(pair)
+        # The unresolved import is reported, and the same way through the proxy.
+        messages = [d["message"] for d in pair.proxied.diagnostics()[APP.as_uri()]]
+        assert any("plugins" in m for m in messages), messages
+
+    async def test_graph_holds_the_edges(self, pair: Pair) -> None:
+        await ask_then_assert_graph_has_edges(pair)
+
+    async def test_empty_answer_becomes_a_placeholder_only_when_confirmed(self, pair: Pair) -> None:
+        await assert_placeholder_once_confirmed(pair, BACKOFF_BASE)
+
+    async def test_failing_request_is_answered_by_the_proxy_after_its_failure(
+        self, pair: Pair
+    ) -> None:
+        line, character = self.failing_at
+        params = text_position(APP.as_uri(), {"line": line, "character": character})
+        error = await assert_failure_answered_by_proxy(pair, params)
+        assert error["code"] == self.failing_code, error
+        assert self.failing_says in error["message"], error
+
+    async def test_enrich_fills_every_symbol(self, server: list[str], tmp_path: Path) -> None:
+        summary = await enrich_examples(server, tmp_path)
+        operations: dict[str, Any] = summary["operations"]
+        for op in ("references", "implementation", *CALL_OPERATIONS):
+            counts = operations[op]
+            if op in CALL_OPERATIONS and not self.call_hierarchy:
+                # Every symbol has an `error` placeholder ("not supported") instead.
+                assert counts["error"] == summary["symbols"], (op, summary)
+                assert counts["edges"] == counts["none"] == 0, (op, summary)
+            else:
+                assert counts["edges"] > 0 and counts["error"] == 0, (op, summary)
+        assert summary["requests"]["failures"] == 0, summary
