@@ -213,8 +213,8 @@ async def assert_unsupported_noted(
     assert "not supported" in rows[0]["detail"]
 
 
-async def enrich_examples(server: Sequence[str], tmp: Path) -> dict[str, Any]:
-    """``lsp-backoff enrich examples/`` with ``server``: it completes (exit 0), every file's
+async def enrich_examples(options_server: Sequence[str], tmp: Path) -> dict[str, Any]:
+    """``lsp-backoff enrich examples/ [options] -- server``: it completes (exit 0), every file's
     symbols were listed, and every symbol has data or a placeholder for every default
     operation (``orphans`` is empty). Returns the ``--json`` summary."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -224,7 +224,7 @@ async def enrich_examples(server: Sequence[str], tmp: Path) -> dict[str, Any]:
     # a repeat confirms it base seconds later (5 s by default).
     argv += ["--backoff-base", "0.5"]
     process = await asyncio.create_subprocess_exec(
-        *argv, "--log-file", str(log), "--", *server,
+        *argv, "--log-file", str(log), *options_server,
         cwd=tmp, env=clean_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), 180)

@@ -41,6 +41,8 @@ class PythonServerChecks:
     failing_says: ClassVar[str]
     #: False when the server does not implement call hierarchy at all.
     call_hierarchy: ClassVar[bool] = True
+    #: Extra `enrich` options for this server.
+    enrich_options: ClassVar[tuple[str, ...]] = ()
 
     @staticmethod
     def command() -> list[str]:
@@ -93,7 +95,7 @@ class PythonServerChecks:
         assert self.failing_says in error["message"], error
 
     async def test_enrich_fills_every_symbol(self, server: list[str], tmp_path: Path) -> None:
-        summary = await enrich_examples(server, tmp_path)
+        summary = await enrich_examples([*self.enrich_options, "--", *server], tmp_path)
         operations: dict[str, Any] = summary["operations"]
         for op in ("references", "implementation", *CALL_OPERATIONS):
             counts = operations[op]
