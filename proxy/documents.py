@@ -12,6 +12,7 @@ nothing raises for bad client input (the proxy only loses a symbol's name).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +21,14 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at
 from lsp_backoff.proxy.text import Text, edited
 from lsp_backoff.proxy.text import to_index as _to_index
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
+#: Qualifiers in servers' symbol names (Foo::bar, pkg.mod.name): see identifier_at's hint.
+_HINT_PARTS = re.compile(r"::|\.")
+_HINT_SIGNATURE = re.compile(r"[\s(<\[]")
 
 
 def content_hash(text: str) -> str:
@@ -61,8 +66,19 @@ class Identifier:
     name: str
 
 
-def _is_ident(ch: str) -> bool:
-    return ch.isalnum() or ch in "_$"
+def _hinted(text: str, idx: int, hint: str, rules: Rules) -> int:
+    """Where the name part of ``hint`` starts as a whole identifier on the line at or after
+    ``idx``; ``idx`` when it does not occur there."""
+    short = _HINT_PARTS.split(hint)[-1] or hint
+    if not short.startswith("operator"):  # foo(int), List<T>: a signature is not the name
+        short = _HINT_SIGNATURE.split(short)[0] or short
+    found = text.find(short, idx)
+    while found >= 0:
+        span = span_at(text, found, rules)
+        if span == (found, found + len(short)):  # the whole name, not a part of another
+            return found
+        found = text.find(short, found + 1)
+    return idx
 
 
 def _to_units(prefix: str, encoding: str) -> int:
@@ -94,6 +110,8 @@ class Documents:
         self._disk: LRUCache[str, Text] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._missing: LRUCache[str, float] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._clock = clock
+        # languageId per document (didOpen); bounded: only the rules depend on it.
+        self._languages: LRUCache[str, str] = LRUCache(maxsize=10_000)
 
     @property
     def encoding(self) -> str:
@@ -222,30 +240,40 @@ class Documents:
         called: for a request whose answer is recorded later."""
         return VersionLater(self._lookup(uri))
 
-    def identifier_at(self, uri: str, line: int, character: int) -> Identifier:
+    def note_language(self, uri: str, language_id: Any) -> None:
+        """didOpen's languageId: it picks the identifier rules (proxy.identifiers) for the
+        document from now on, also once closed (its keys must not change with that)."""
+        if isinstance(language_id, str):
+            self._languages[uri] = language_id
+
+    def identifier_at(self, uri: str, line: int, character: int, hint: str = "") -> Identifier:
         """The identifier containing the position, else the one ending exactly at it, else
-        ``Identifier(line, character, "")`` with the position as given (tracked by position)."""
+        ``Identifier(line, character, "")`` with the position as given (tracked by position).
+
+        Identifiers follow the document's language (proxy.identifiers). ``hint`` is a server's
+        name for a symbol whose position may be a whole declaration's start (SymbolInformation):
+        its last part (after ``::`` or ``.``), found on the line at or after the position,
+        moves the position there first. The name itself is never the identity: the text is.
+        """
         doc = self._lookup(uri)
         text = None if doc is None else doc.line(line)
         if text is None:
             return Identifier(line, character, "")
         idx = _to_index(text, character, self._encoding)
-        if idx < len(text) and _is_ident(text[idx]):
-            start = idx
-        elif idx > 0 and _is_ident(text[idx - 1]):
-            start = idx - 1
-        else:
+        rules = rules_for(self._languages.get(uri), uri)
+        if hint:
+            idx = _hinted(text, idx, hint, rules)
+        span = span_at(text, idx, rules)
+        if span is None:
             return Identifier(line, character, "")
-        while start > 0 and _is_ident(text[start - 1]):
-            start -= 1
-        end = idx
-        while end < len(text) and _is_ident(text[end]):
-            end += 1
+        start, end = span
         return Identifier(line, _to_units(text[:start], self._encoding), text[start:end])
 
-    def symbol_at(self, uri: str, line: int, character: int) -> tuple[str, Identifier]:
-        """(symbol_key, identifier) for a request position."""
-        ident = self.identifier_at(uri, line, character)
+    def symbol_at(
+        self, uri: str, line: int, character: int, hint: str = ""
+    ) -> tuple[str, Identifier]:
+        """(symbol_key, identifier) for a position (see identifier_at)."""
+        ident = self.identifier_at(uri, line, character, hint)
         return symbol_key(uri, ident.line, ident.character, ident.name), ident
 
     def _lookup(self, uri: str) -> Text | None:

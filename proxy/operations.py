@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lsp_backoff.proxy.documents import Documents, symbol_key
-from lsp_backoff.proxy.recording import item_symbol
+from lsp_backoff.proxy.documents import Documents
+from lsp_backoff.proxy.recording import item_ref
 from lsp_backoff.tracker.model import SymbolRef
 
 #: Requests at a position in a document: asked with textDocument + position.
@@ -62,11 +62,8 @@ def symbol_of(docs: Documents, operation: str, params: Any) -> SymbolRef | None:
     if not isinstance(params, dict):
         return None
     if operation in CALL_OPERATIONS:
-        found = item_symbol(params.get("item"))
-        if found is None:
-            return None
-        uri, line, character, name = found
-        return SymbolRef(symbol_key(*found), uri, name, line, character)
+        # Keyed from the text, not its name; the version is attached later (routing).
+        return item_ref(docs, params.get("item"), versioned=False)
     try:
         uri = params["textDocument"]["uri"]
         line = params["position"]["line"]

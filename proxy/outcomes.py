@@ -7,23 +7,35 @@ here waits on the database.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from cachetools import LRUCache
 
-from lsp_backoff.proxy.documents import Documents, symbol_key
+from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.messages import METHOD_NOT_FOUND, REQUEST_CANCELLED, TRANSIENT_CODES
 from lsp_backoff.proxy.operations import CALLS, PREPARE_CALLS, SYMBOL_LISTS
 from lsp_backoff.proxy.readiness import Readiness
-from lsp_backoff.proxy.recording import is_empty, item_symbol, listed_symbols, targets
+from lsp_backoff.proxy.recording import (
+    Entry,
+    is_empty,
+    item_ref,
+    item_uri,
+    keyed,
+    listed_entries,
+    targets,
+)
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
 #: No call hierarchy item means there are no calls to ask about (CONTRACTS: call hierarchy).
 _FOLLOWS_PREPARE = tuple(CALLS.values())
 _NO_ITEM = "no call hierarchy item"
+
+#: ``later(uri, fn)``: run ``fn`` once the file behind ``uri`` has been read off the loop (a
+#: session's read gate, ReadGate.want). Keys come from texts: a document not in memory is
+#: keyed once read — without a gate, not at all (never under a server's display name).
+Later = Callable[[str, Callable[[], None]], None]
 
 
 class Sink(Protocol):
@@ -82,8 +94,12 @@ class Outcomes:
         result: Any,
         readiness: Readiness,
         sent_at: int | None = None,
+        docs: Documents | None = None,
+        later: Later | None = None,
     ) -> None:
-        """A tracked request's answer; ``sent_at`` is the readiness mark when it was sent."""
+        """A tracked request's answer; ``sent_at`` is the readiness mark when it was sent;
+        ``docs`` and ``later`` are the asking session's texts and read gate (call hierarchy
+        items are keyed from them)."""
         self.note_version(symbol.document, symbol.version)
         if not is_empty(result):
             self.tracker.record_success(symbol.key, symbol.document, operation)
@@ -93,7 +109,8 @@ class Outcomes:
                 for follower in _FOLLOWS_PREPARE:
                     # An item exists after all: the calls are to be asked, not inferred.
                     self.sink.withdraw_placeholder(symbol.key, follower, "none", _NO_ITEM)
-                self._calls_live_elsewhere(symbol, result)
+                if docs is not None:
+                    self._calls_live_elsewhere(symbol, result, docs, later)
             return
         outcome = self.tracker.record_empty(
             symbol.key,
@@ -117,54 +134,55 @@ class Outcomes:
             for follower in _FOLLOWS_PREPARE:
                 self.sink.put_placeholder(symbol, follower, kind, f"{_NO_ITEM} {detail}".rstrip())
 
-    def _calls_live_elsewhere(self, symbol: SymbolRef, items: Any) -> None:
+    def _calls_live_elsewhere(
+        self, symbol: SymbolRef, items: Any, docs: Documents, later: Later | None
+    ) -> None:
         """Call hierarchy asked at a usage answers with the declaration's item: the calls are
         recorded under the item's key, so the usage itself gets placeholders pointing there
         instead of staying an orphan for ever."""
-        keys = []
-        for item in items if isinstance(items, list) else []:
-            found = item_symbol(item)
-            if found is not None:
-                keys.append(symbol_key(*found))
+        if not isinstance(items, list):
+            return
+        items = [item for item in items if isinstance(item, dict)]
+        for uri in {item_uri(item) for item in items}:
+            if uri is not None and docs.needs_read(uri):
+                if later is not None:  # decided once that file's text is known
+                    later(uri, lambda: self._calls_live_elsewhere(symbol, items, docs, later))
+                return
+        refs = (item_ref(docs, item, versioned=False) for item in items)
+        keys = [ref.key for ref in refs if ref]
         if keys and symbol.key not in keys:
             for follower in _FOLLOWS_PREPARE:
                 self.sink.put_placeholder(symbol, follower, "none", f"item: {keys[0]}")
 
-    def symbols(self, method: str, params: Any, result: Any, docs: Documents) -> None:
-        """A symbol list's answer; ``docs`` are the asking session's texts (keys need them)."""
+    def symbols(
+        self, method: str, params: Any, result: Any, docs: Documents, later: Later | None = None
+    ) -> None:
+        """A documentSymbol or workspace/symbol answer: every entry keyed exactly as a request
+        at its name would be — from its document's text in ``docs`` (the asking session's),
+        read off the loop through ``later`` when not in memory (a workspace/symbol answer may
+        list thousands of files)."""
         uri = None
         if isinstance(params, dict) and isinstance(params.get("textDocument"), dict):
             uri = params["textDocument"].get("uri")
+        by_document: dict[str, list[Entry]] = {}
+        for entry in listed_entries(result, uri if isinstance(uri, str) else None):
+            by_document.setdefault(entry[0], []).append(entry)
+        source = SYMBOL_LISTS[method]
+        for document, entries in by_document.items():
+            if not docs.needs_read(document):
+                self._listed(entries, source, docs)
+            elif later is not None:
+                later(document, lambda e=entries: self._listed(e, source, docs))  # type: ignore[misc]
 
-        def make(uri: str, line: int, character: int, name: str, kind: int | None) -> SymbolRef:
-            # Key a listed symbol exactly as a request at its name would be keyed. A
-            # workspace/symbol answer may list thousands of files: only documents already
-            # in memory are read (no disk reads on the event loop for those).
-            if method == "workspace/symbol" and not docs.is_open(uri):
-                return SymbolRef(
-                    symbol_key(uri, line, character, name), uri, name, line, character, kind
-                )
-            text = docs.line(uri, line)
-            if text is None:
-                return SymbolRef(
-                    symbol_key(uri, line, character, name), uri, name, line, character, kind
-                )
-            # SymbolInformation gives the whole declaration's range and names may be
-            # qualified (Foo::bar, pkg.mod): look for the last part on the range's first line.
-            short = re.split(r"::|\.", name)[-1] or name
-            found = text.find(short, character) if short else -1
-            if found >= 0 and text[:found].isascii():
-                character = found
-            key, ident = docs.symbol_at(uri, line, character)
-            version = docs.version(uri)
-            self.note_version(uri, version)
-            return SymbolRef(
-                key, uri, ident.name or name, ident.line, ident.character, kind, version
-            )
-
-        found = listed_symbols(result, uri if isinstance(uri, str) else None, make)
+    def _listed(self, entries: list[Entry], source: str, docs: Documents) -> None:
+        found = [
+            keyed(docs, uri, line, character, label=name, kind=kind, hint=hint)
+            for uri, line, character, name, kind, hint in entries
+        ]
+        for ref in found[:1]:
+            self.note_version(ref.document, ref.version)
         if found:
-            self.sink.put_symbols(found, SYMBOL_LISTS[method])
+            self.sink.put_symbols(found, source)
 
     def document_changed(self, uri: str, version: str | None) -> None:
         self.note_version(uri, version)
@@ -185,13 +203,17 @@ class Outcomes:
         *,
         sent_at: int | None = None,
         cancelled: bool = False,
+        docs: Documents | None = None,
+        later: Later | None = None,
     ) -> None:
-        """What the server's answer to a tracked request teaches (``decoded``: the response)."""
+        """What the server's answer to a tracked request teaches (``decoded``: the response;
+        ``docs``, ``later``: the asking session's texts and read gate, see ``answer``)."""
         error = decoded.get("error")
         if cancelled and (error is not None or is_empty(decoded.get("result"))):
             return  # the client gave up on it: whatever the server says now teaches nothing
         if error is None:
-            self.answer(symbol, operation, decoded.get("result"), readiness, sent_at)
+            result = decoded.get("result")
+            self.answer(symbol, operation, result, readiness, sent_at, docs=docs, later=later)
             return
         code = error.get("code") if isinstance(error, dict) else None
         if code == REQUEST_CANCELLED:

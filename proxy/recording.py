@@ -1,7 +1,8 @@
 """Turn LSP results into graph rows: edge targets and symbols.
 
-Pure functions over decoded JSON; anything of an unexpected shape yields nothing rather than
-an exception (a server's odd answer is still forwarded untouched — we just learn less).
+Functions over decoded JSON; anything of an unexpected shape yields nothing rather than an
+exception (a server's odd answer is still forwarded untouched — we just learn less). Symbols
+are keyed from their document's text (``keyed``), which the caller has in memory.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.tracker.model import SymbolRef, Target
 
 
@@ -71,40 +73,84 @@ def targets(operation: str, result: Any) -> list[Target]:
     return list(seen)
 
 
-def item_symbol(item: Any) -> tuple[str, int, int, str] | None:
-    """(uri, line, character, name) of a CallHierarchyItem, for incoming/outgoing calls."""
+def keyed(
+    docs: Documents,
+    uri: str,
+    line: int,
+    character: int,
+    *,
+    label: str = "",
+    kind: int | None = None,
+    hint: bool = False,
+    versioned: bool = True,
+) -> SymbolRef:
+    """The symbol at a position, keyed from the document's text (proxy.identifiers): the same
+    key a request at that identifier gets. ``label`` is the server's name for it: stored only
+    when the text names nothing there, and with ``hint`` used to find the name on the line of a
+    whole declaration's range (SymbolInformation) — never part of the key.
+
+    The caller makes sure the text is in memory (``docs.needs_read`` is False): this never
+    reads a file on the event loop on purpose.
+    """
+    key, ident = docs.symbol_at(uri, line, character, label if hint else "")
+    version = docs.version(uri) if versioned else None  # hashing only when it is recorded
+    return SymbolRef(key, uri, ident.name or label, ident.line, ident.character, kind, version)
+
+
+def item_uri(item: Any) -> str | None:
+    """The document of a CallHierarchyItem (its key is cut from that document's text)."""
+    uri = item.get("uri") if isinstance(item, dict) else None
+    return uri if isinstance(uri, str) else None
+
+
+def item_ref(docs: Documents, item: Any, *, versioned: bool = True) -> SymbolRef | None:
+    """A CallHierarchyItem as a symbol: keyed from the text at its selectionRange start, never
+    from its ``name`` (clangd says ``Arena::Allocate``, TypeScript ``Ky.#retry``; the text
+    there says ``Allocate`` and ``#retry``, as at every request on them)."""
     target = _item_target(item)
-    if target is None or not isinstance(item.get("name"), str):
+    if target is None:
         return None
-    return target.uri, target.line, target.character, item["name"]
+    label = item.get("name")
+    kind = item.get("kind")
+    return keyed(
+        docs,
+        target.uri,
+        target.line,
+        target.character,
+        label=label if isinstance(label, str) else "",
+        kind=kind if isinstance(kind, int) else None,
+        versioned=versioned,
+    )
 
 
-def listed_symbols(
-    result: Any,
-    uri: str | None,
-    make: Callable[[str, int, int, str, int | None], SymbolRef],
-) -> list[SymbolRef]:
-    """Symbols from a documentSymbol or workspace/symbol result."""
+#: One symbol-list entry: (uri, line, character, server's name, kind, is a whole range's start).
+Entry = tuple[str, int, int, str, int | None, bool]
+
+
+def listed_entries(result: Any, uri: str | None) -> list[Entry]:
+    """The entries of a documentSymbol or workspace/symbol result, not yet keyed."""
     if not isinstance(result, list):
         return []
-    return [make(*row) for row in _walk(result, uri)]
+    return list(_walk(result, uri))
 
 
-def _walk(items: list[Any], uri: str | None) -> Iterator[tuple[str, int, int, str, int | None]]:
+def _walk(items: list[Any], uri: str | None) -> Iterator[Entry]:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             continue
         kind = item.get("kind") if isinstance(item.get("kind"), int) else None
         if "selectionRange" in item and uri is not None:  # DocumentSymbol: hierarchical
+            # selectionRange is "the name of a function" (spec): the position is the name's.
             pos = _start(item["selectionRange"])
             if pos:
-                yield uri, pos[0], pos[1], item["name"], kind
+                yield uri, pos[0], pos[1], item["name"], kind, False
             children = item.get("children")
             if isinstance(children, list):
                 yield from _walk(children, uri)
             continue
         location = item.get("location")  # SymbolInformation / WorkspaceSymbol
         if isinstance(location, dict) and isinstance(location.get("uri"), str):
+            # Its range may be the whole declaration: the name is looked for on its first line.
             pos = _start(location.get("range"))
             if pos:
-                yield location["uri"], pos[0], pos[1], item["name"], kind
+                yield location["uri"], pos[0], pos[1], item["name"], kind, True

@@ -272,6 +272,8 @@ class Router:
             self.readiness,
             sent_at=entry.sent_at,
             cancelled=not entry.waited_for,
+            docs=self.documents,
+            later=self.reads.want,
         )
 
     def _other_response(self, entry: Entry, body: bytes) -> None:
@@ -285,7 +287,7 @@ class Router:
             return
         request = msg.decode(entry.params) if isinstance(entry.params, bytes) else None
         params = request.get("params") if request else None
-        self.outcomes.symbols(entry.method, params, result, self.documents)
+        self.outcomes.symbols(entry.method, params, result, self.documents, self.reads.want)
 
     # -- events from the session ---------------------------------------------------------
     def loaded(self, uri: str, found: Loaded) -> list[Action]:

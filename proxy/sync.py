@@ -109,6 +109,7 @@ def _apply(
 ) -> bool:
     """Apply one event to the texts; True when the document's content changed."""
     if method == "textDocument/didOpen" and isinstance(doc.get("text"), str):
+        docs.note_language(uri, doc.get("languageId"))  # picks its identifier rules
         is_new = docs.open(uri, doc["text"])
         # Tell the store the content we now see even when unchanged for us: a restarted
         # proxy must not take rows recorded for older content as current.

@@ -35,7 +35,7 @@ from .files import list_files
 from .monitor import Monitor
 from .pool import EnrichError, Pool
 from .progress import Progress, make_progress
-from .summary import build_summary, print_summary
+from .summary import build_summary, exit_status, print_summary
 from .window import Work
 
 __all__ = ["EnrichError", "EnrichOptions", "Runner", "run_enrich"]
@@ -220,7 +220,7 @@ class Runner:
         if interrupted:
             print("lsp-backoff enrich: interrupted; run it again to continue", file=sys.stderr)
             return EXIT_INTERRUPTED
-        return 0
+        return exit_status(summary)
 
 
 async def _bounded(awaitable: Any, seconds: float, monitor: Monitor) -> None:

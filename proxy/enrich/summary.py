@@ -5,8 +5,14 @@ printed to stdout as a table, or as one JSON object with `--json`.
 The JSON keys are a public interface (scripts read them): files, symbols,
 document_symbol_errors, operations
 ({op: {edges, symbols_with_edges, none, error, missing, backoff}}), still_in_backoff, missing,
-abandoned, unresolved, requests ({sent, errors, forwarded, short_circuited, failures, timeouts,
-skipped}), restarts, elapsed, completed, interrupted.
+abandoned, unresolved, orphans ([{symbol, name, uri, line, character, operation}]), requests
+({sent, errors, forwarded, short_circuited, failures, timeouts, skipped}), restarts, elapsed,
+completed, interrupted.
+
+``unresolved`` counts the (symbol, operation) pairs the server answered this run that the graph
+still lists as missing, and ``orphans`` lists them: no request can fill those, which is a defect
+(two keys for one symbol), never a finished run — ``completed`` is false and the exit status is
+EXIT_ORPHANS.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ from lsp_backoff.tracker import queries
 from .monitor import Monitor
 
 PROXY_COUNTERS = ("forwarded", "short_circuited", "failures", "timeouts", "skipped")
+#: Exit status of a run that ended with answered symbols still orphans (see the docstring).
+EXIT_ORPHANS = 3
+#: How many of those the text summary names.
+NAMED_ORPHANS = 5
 
 
 def build_summary(
@@ -48,12 +58,16 @@ def build_summary(
         counts = {"edges": 0, "symbols_with_edges": 0, "none": 0, "error": 0}
         counts.update(recorded.get(op, {}))
         per_op[op] = {**counts, "missing": 0, "backoff": 0}
+    stuck = monitor.last.stuck
+    orphans: list[dict[str, Any]] = []
     for row in queries.orphans(db, operations=tuple(operations)):
         if str(row["uri"]).startswith(prefix):
             counts = per_op[row["operation"]]
             counts["missing"] += 1
             if row["state"] != "ready":
                 counts["backoff"] += 1
+            if (row["symbol"], row["operation"]) in stuck:
+                orphans.append({k: row[k] for k in _ORPHAN_FIELDS})
     backoff = sum(c["backoff"] for c in per_op.values())
     missing = sum(c["missing"] for c in per_op.values())
     requests = {"sent": monitor.counts.sent, "errors": monitor.counts.errors}
@@ -67,13 +81,23 @@ def build_summary(
         "missing": missing,
         "still_in_backoff": backoff,
         "abandoned": len(monitor.last.abandoned),
-        "unresolved": len(monitor.last.stuck),
+        "unresolved": len(orphans),
+        "orphans": orphans,
         "requests": requests,
         "restarts": restarts,
         "elapsed": round(elapsed, 3),
-        "completed": not interrupted,
+        "completed": not interrupted and not orphans,
         "interrupted": interrupted,
     }
+
+
+_ORPHAN_FIELDS = ("symbol", "name", "uri", "line", "character", "operation")
+
+
+def exit_status(summary: dict[str, Any]) -> int:
+    """0 for a completed run, EXIT_ORPHANS when answered symbols stay orphans (the caller
+    turns an interrupted run into its own status first)."""
+    return EXIT_ORPHANS if summary["orphans"] else 0
 
 
 def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> None:
@@ -103,6 +127,20 @@ def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> 
     console.print(table)
     r = summary["requests"]
     state = "interrupted" if summary["interrupted"] else "completed"
+    orphans = summary["orphans"]
+    if orphans and not summary["interrupted"]:
+        state = "NOT completed"
+        named = ", ".join(
+            f"{o['name'] or o['symbol']} ({o['operation']}, {_short(o['uri'])}:{o['line'] + 1})"
+            for o in orphans[:NAMED_ORPHANS]
+        )
+        more = f" and {len(orphans) - NAMED_ORPHANS} more" if len(orphans) > NAMED_ORPHANS else ""
+        console.print(
+            f"{len(orphans)} answered symbol operations are still orphans — no request can "
+            f"fill them (a defect; `--json` lists them all): {named}{more}",
+            highlight=False,
+            markup=False,
+        )
     console.print(
         f"{summary['files']} files, {summary['symbols']} symbols; {r['sent']} requests sent "
         f"({r['errors']} errors); proxy: {r['forwarded']} forwarded, {r['short_circuited']} "
@@ -112,3 +150,7 @@ def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> 
         f"{state} in {summary['elapsed']:.1f} s",
         highlight=False,
     )
+
+
+def _short(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1]

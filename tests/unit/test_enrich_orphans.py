@@ -1,0 +1,110 @@
+"""`enrich` never calls a run complete while answered symbols stay orphans (issue 15).
+
+The summary is built from a real graph file: symbols the monitor saw answered ("stuck") that the
+orphan query still lists are named, counted, listed in `--json`, and make the exit status 3.
+Also: the README's identifier table names every languageId proxy/identifiers.py knows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from lsp_backoff.proxy.enrich.summary import (
+    EXIT_ORPHANS,
+    build_summary,
+    exit_status,
+    print_summary,
+)
+from lsp_backoff.proxy.identifiers import LANGUAGES
+from lsp_backoff.tracker import queries
+from lsp_backoff.tracker.model import SymbolRef
+from lsp_backoff.tracker.store import GraphStore
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+OPS = ("references", "implementation")
+
+
+def summary_of(tmp_path: Path, stuck: set[tuple[str, str]], count: int = 7) -> dict[str, Any]:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    uri = (ws / "arena.cc").as_uri()
+    db = tmp_path / "graph.db"
+    store = GraphStore(db)
+    store.start()
+    refs = [SymbolRef(f"{uri}#{n}:4:f{n}", uri, f"f{n}", n, 4) for n in range(count)]
+    store.put_symbols(refs, "document_symbol")
+    for ref in refs[1:]:  # f0 has no data at all; the others have references only
+        store.put_placeholder(ref, "references", "none")
+    assert store.flush()
+    store.close()
+    monitor = SimpleNamespace(
+        counts=SimpleNamespace(sent=3, errors=0),
+        last=SimpleNamespace(abandoned=set(), stuck=stuck),
+    )
+    conn = queries.connect(db)
+    try:
+        return build_summary(
+            conn,
+            workspace=ws,
+            operations=OPS,
+            files=1,
+            symbols=count,
+            symbol_errors=0,
+            monitor=monitor,  # type: ignore[arg-type]
+            proxy_stats={},
+            restarts=0,
+            elapsed=1.0,
+            interrupted=False,
+        )
+    finally:
+        conn.close()
+
+
+def test_answered_orphans_are_a_defect_not_a_completed_run(tmp_path: Path) -> None:
+    uri = (tmp_path / "ws" / "arena.cc").as_uri()
+    stuck = {(f"{uri}#{n}:4:f{n}", "implementation") for n in range(7)}
+    stuck.add((f"{uri}#0:4:f0", "references"))
+    stuck.add((f"{uri}#99:0:gone", "references"))  # answered, and no longer an orphan
+    summary = summary_of(tmp_path, stuck)
+    assert summary["unresolved"] == 8
+    assert summary["completed"] is False
+    assert exit_status(summary) == EXIT_ORPHANS == 3
+    first = summary["orphans"][0]
+    assert first == {
+        "symbol": f"{uri}#0:4:f0",
+        "name": "f0",
+        "uri": uri,
+        "line": 0,
+        "character": 4,
+        "operation": "references",
+    }
+    out = io.StringIO()
+    print_summary(summary, as_json=False, stream=out)
+    text = out.getvalue()
+    assert "8 answered symbol operations are still orphans" in text, text
+    assert "f0 (references, arena.cc:1)" in text and "and 3 more" in text, text
+    assert "NOT completed" in text
+    out = io.StringIO()
+    print_summary(summary, as_json=True, stream=out)
+    assert len(json.loads(out.getvalue())["orphans"]) == 8
+
+
+def test_orphans_nobody_answered_leave_the_run_complete(tmp_path: Path) -> None:
+    summary = summary_of(tmp_path, stuck=set())
+    assert summary["missing"] > 0  # e.g. waiting in backoff past --max-wait: not a defect
+    assert (summary["unresolved"], summary["orphans"], summary["completed"]) == (0, [], True)
+    assert exit_status(summary) == 0
+
+
+def test_readme_identifier_table_names_every_language() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("**Identifiers per language.**", 1)[1].split("\n\n", 2)[1]
+    named = set(re.findall(r"[a-z][a-z+-]*", " ".join(
+        row.split("|")[1] for row in section.splitlines()[2:]
+    )))  # fmt: skip
+    assert set(LANGUAGES) - named == set()
