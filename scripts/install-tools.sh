@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the real-server and editor tests need beyond the pip extras:
 #   - pyright (npm) into .tools/node_modules, repo-local, version pinned below;
+#   - typescript-language-server + typescript (npm), the same way;
 #   - Emacs + eglot (Debian emacs-nox elpa-eglot) when running as root and missing.
 # Idempotent: each step checks first and says what it did or why it did nothing.
 # Needs network only to the npm registry and the Debian mirrors.
@@ -8,6 +9,9 @@ set -euo pipefail
 
 # Keep in step with tests/real/conftest.py (PYRIGHT_VERSION), which checks the installed one.
 PYRIGHT_VERSION="1.1.414"
+# Keep in step with tests/real/realtools.py (TYPESCRIPT_LANGUAGE_SERVER_VERSION, TYPESCRIPT_VERSION).
+TYPESCRIPT_LANGUAGE_SERVER_VERSION="6.0.2"
+TYPESCRIPT_VERSION="5.9.3"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$repo/.tools"
@@ -39,6 +43,30 @@ install_pyright() {
     say "installed pyright $PYRIGHT_VERSION into .tools/node_modules (was: ${installed:-none})"
 }
 
+npm_version() {
+    sed -n 's/^  "version": "\(.*\)",$/\1/p' "$tools/node_modules/$1/package.json" 2>/dev/null || true
+}
+
+install_typescript() {
+    # typescript-language-server runs the tsserver of the typescript package next to it.
+    local want="$TYPESCRIPT_LANGUAGE_SERVER_VERSION+$TYPESCRIPT_VERSION"
+    local installed
+    installed="$(npm_version typescript-language-server)+$(npm_version typescript)"
+    if [ "$installed" = "$want" ]; then
+        say "typescript-language-server $TYPESCRIPT_LANGUAGE_SERVER_VERSION + typescript $TYPESCRIPT_VERSION already in .tools/node_modules"
+        return
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        say "SKIPPED typescript-language-server: npm not found (install Node.js >= 20 and npm, then rerun)"
+        return
+    fi
+    mkdir -p "$tools"
+    [ -f "$tools/package.json" ] || printf '{"private": true}\n' >"$tools/package.json"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
+        "typescript-language-server@$TYPESCRIPT_LANGUAGE_SERVER_VERSION" "typescript@$TYPESCRIPT_VERSION"
+    say "installed typescript-language-server + typescript $want into .tools/node_modules (was: $installed)"
+}
+
 apt_updated=0
 apt_install() {
     if [ "$apt_updated" = 0 ]; then
@@ -67,5 +95,6 @@ install_emacs() {
 }
 
 install_pyright
+install_typescript
 install_emacs
 say "done in $((SECONDS - start)) s"

@@ -9,10 +9,13 @@ abandoned, unresolved, orphans ([{symbol, name, uri, line, character, operation}
 ({sent, errors, forwarded, short_circuited, failures, timeouts, skipped}), restarts, elapsed,
 completed, interrupted.
 
-``unresolved`` counts the (symbol, operation) pairs the server answered this run that the graph
-still lists as missing, and ``orphans`` lists them: no request can fill those, which is a defect
-(two keys for one symbol), never a finished run — ``completed`` is false and the exit status is
-EXIT_ORPHANS.
+``unresolved`` counts the (symbol, operation) pairs the monitor gave up asking that the graph
+still lists as missing. ``orphans`` lists those of them the server answered while nothing at all
+was recorded under their key (no data, no placeholder, no failure state — for incoming/outgoing
+calls, not for prepare either): no request can ever fill such a pair, its answers land under
+another key (two keys for one symbol). That is a defect, never a finished run: ``completed`` is
+false and the exit status is EXIT_ORPHANS. A pair whose empty answers came while the server was
+still loading has failure state under its own key: unresolved, but not a defect.
 """
 
 from __future__ import annotations
@@ -59,15 +62,20 @@ def build_summary(
         counts.update(recorded.get(op, {}))
         per_op[op] = {**counts, "missing": 0, "backoff": 0}
     stuck = monitor.last.stuck
+    unresolved = 0
     orphans: list[dict[str, Any]] = []
+    tracked = _with_failure_state(db, {symbol for symbol, _ in stuck})
     for row in queries.orphans(db, operations=tuple(operations)):
         if str(row["uri"]).startswith(prefix):
             counts = per_op[row["operation"]]
             counts["missing"] += 1
             if row["state"] != "ready":
                 counts["backoff"] += 1
-            if (row["symbol"], row["operation"]) in stuck:
-                orphans.append({k: row[k] for k in _ORPHAN_FIELDS})
+            pair = (row["symbol"], row["operation"])
+            if pair in stuck:
+                unresolved += 1
+                if not tracked & {pair, (row["symbol"], PREPARE if pair[1] in CALLS else "")}:
+                    orphans.append({k: row[k] for k in _ORPHAN_FIELDS})
     backoff = sum(c["backoff"] for c in per_op.values())
     missing = sum(c["missing"] for c in per_op.values())
     requests = {"sent": monitor.counts.sent, "errors": monitor.counts.errors}
@@ -81,7 +89,7 @@ def build_summary(
         "missing": missing,
         "still_in_backoff": backoff,
         "abandoned": len(monitor.last.abandoned),
-        "unresolved": len(orphans),
+        "unresolved": unresolved,
         "orphans": orphans,
         "requests": requests,
         "restarts": restarts,
@@ -92,6 +100,22 @@ def build_summary(
 
 
 _ORPHAN_FIELDS = ("symbol", "name", "uri", "line", "character", "operation")
+PREPARE = "prepare_call_hierarchy"
+CALLS = ("incoming_calls", "outgoing_calls")
+
+
+def _with_failure_state(db: sqlite3.Connection, symbols: set[str]) -> set[tuple[str, str]]:
+    """The (symbol, operation) pairs of ``symbols`` that have failure state in the graph."""
+    found: set[tuple[str, str]] = set()
+    keys = sorted(symbols)
+    for at in range(0, len(keys), 500):  # SQLite's bound on parameters per statement
+        chunk = keys[at : at + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT symbol, operation FROM failures WHERE symbol IN ({marks})", chunk
+        )
+        found.update((symbol, operation) for symbol, operation in rows)
+    return found
 
 
 def exit_status(summary: dict[str, Any]) -> int:

