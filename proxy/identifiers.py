@@ -28,7 +28,9 @@ Pure functions; no I/O. README.md documents the table.
 
 from __future__ import annotations
 
+import functools
 import re
+import string
 from dataclasses import dataclass
 
 __all__ = ["LANGUAGES", "RULES", "Rules", "rules_for", "span_at"]
@@ -122,10 +124,11 @@ _CPP_OPERATORS = re.compile(
     re.VERBOSE,
 )
 _CALL_FOLLOWS = re.compile(r"\s*\(")
-#: How far before a position tokenizing starts on a long line (minified code): further back
-#: only when needed to reach a character no name contains.
-_WINDOW = 256
-_SAFE_START = " \t;{}"
+_OPERATOR_CHARS = '<=>+-*/%^&|~!,()[]"_ \t'
+#: Characters that may end a search for where tokenizing can start (see _start_before).
+_PUNCTUATION = frozenset(string.punctuation.replace("_", "") + " \t\v\f")
+#: How far back that search goes on a line without such a character (minified code).
+_FURTHEST = 4096
 
 
 def rules_for(language_id: str | None, uri: str = "") -> Rules:
@@ -198,7 +201,7 @@ def span_at(line: str, index: int, rules: Rules) -> tuple[int, int] | None:
     is not.
     """
     index = max(0, min(index, len(line)))
-    pos = _window_start(line, index)
+    pos = _start_before(line, index, rules)
     ending: tuple[int, int] | None = None
     while pos <= index and pos < len(line):
         end = _match(line, pos, rules)
@@ -213,12 +216,30 @@ def span_at(line: str, index: int, rules: Rules) -> tuple[int, int] | None:
     return ending
 
 
-def _window_start(line: str, index: int) -> int:
-    """Where tokenizing may start: the line start, or on a long line a character no name
-    contains (whitespace, ``;``, braces) well before ``index``."""
-    if index <= _WINDOW:
-        return 0
-    limit = index - _WINDOW
-    lowest = max(0, limit - 16 * _WINDOW)
-    found = max(line.rfind(ch, lowest, limit) for ch in _SAFE_START)
-    return found + 1 if found >= 0 else limit
+def _start_before(line: str, index: int, rules: Rules) -> int:
+    """Where tokenizing may start and still cut exactly as from the line's start: right after
+    the nearest character before ``index`` that no token of this line can contain (no token
+    spans it, so the cut after it is the same). This keeps the work proportional to the name,
+    not to the line (this runs on the relay's thread for every tracked request)."""
+    outside = _outside(
+        rules,
+        rules.destructors and "~" in line,
+        rules.operators and "operator" in line,
+    )
+    lowest = max(0, index - _FURTHEST)
+    at = index - 1
+    while at >= lowest and line[at] not in outside:
+        at -= 1
+    return at + 1 if at >= lowest or lowest == 0 else lowest  # past _FURTHEST: approximate
+
+
+@functools.cache
+def _outside(rules: Rules, tilde: bool, operators: bool) -> frozenset[str]:
+    """ASCII punctuation and spaces no token can contain under ``rules`` on a line with (or
+    without) a ``~`` and the word ``operator``."""
+    inside = set(rules.extra + rules.continue_extra + rules.suffixes + "".join(rules.prefixes))
+    if tilde:
+        inside.add("~")
+    if operators:
+        inside.update(_OPERATOR_CHARS)
+    return frozenset(_PUNCTUATION - inside)

@@ -6,10 +6,13 @@ Each case is a line with the expected name marked by its text: every position in
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from lsp_backoff.proxy import identifiers
 from lsp_backoff.proxy.documents import Documents, Identifier
-from lsp_backoff.proxy.identifiers import LANGUAGES, RULES, rules_for, span_at
+from lsp_backoff.proxy.identifiers import LANGUAGES, RULES, Rules, rules_for, span_at
 
 
 def name_at(line: str, index: int, language: str) -> str | None:
@@ -166,3 +169,33 @@ def test_hint_finds_the_name_part_of_a_display_name() -> None:
     assert docs.identifier_at(uri, 0, 0, "Allocate(size_t)") == Identifier(0, 13, "Allocate")
     # a hint found only inside another name does not move the position
     assert docs.identifier_at(uri, 0, 0, "Alloc") == Identifier(0, 0, "char")
+
+
+def reference_span(line: str, index: int, rules: Rules) -> tuple[int, int] | None:
+    """span_at without its shortcut: tokens cut from the start of the line."""
+    pos, ending = 0, None
+    while pos <= index and pos < len(line):
+        end = identifiers._match(line, pos, rules)
+        if end == pos:
+            pos += 1
+        elif end > index:
+            return pos, end
+        else:
+            ending = (pos, end) if end == index else ending
+            pos = end
+    return ending
+
+
+def test_starting_near_the_position_cuts_as_from_the_line_start() -> None:
+    """span_at starts tokenizing just before the position (it runs for every request): on
+    random lines of every language's tricky characters, that must change nothing."""
+    rng = random.Random(15)
+    alphabet = "ab_9 $#@~!?-*=<>()[],;.:'\"r{}é\u0301" + "operator "
+    for family, rules in RULES.items():
+        for _ in range(120):
+            line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            if rng.random() < 0.3:
+                line = line.replace("r ", "operator ").replace("~", " ~Name(")
+            for index in range(len(line) + 1):
+                expected = reference_span(line, index, rules)
+                assert span_at(line, index, rules) == expected, (family, line, index)
