@@ -47,6 +47,7 @@ from realtools import (
 
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.enrich.files import language_id
+from lsp_backoff.proxy.reads import read_file
 from lsp_backoff.tracker import queries
 from lsp_backoff.tracker.model import OPERATIONS
 
@@ -159,7 +160,9 @@ def assert_one_key_per_identifier(symbols: list[sqlite3.Row | tuple[Any, ...]]) 
     wrong = []
     for key, uri, line, character in symbols:
         starts.setdefault((uri, line, character), []).append(key)
-        docs.note_language(uri, language_id(uri))  # as enrich opened it
+        if not docs.is_open(uri):
+            docs.note_language(uri, language_id(uri))  # as enrich opened it
+            docs.open(uri, read_file(uri) or "")  # Documents only knows what it is given
         expected, _ = docs.symbol_at(uri, line, character)
         if expected != key:
             wrong.append((key, expected))
