@@ -16,7 +16,7 @@ from typing import NoReturn
 from lsp_backoff import __version__
 from lsp_backoff.proxy.config import LOG_LEVELS, ConfigError, ProxyConfig
 
-SUBCOMMANDS = ("edges", "orphans", "stats", "reset", "enrich")
+SUBCOMMANDS = ("edges", "orphans", "stats", "reset", "migrate", "enrich")
 
 EXAMPLE = """\
 example:

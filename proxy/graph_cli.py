@@ -1,9 +1,10 @@
-"""`lsp-backoff edges|orphans|stats|reset`: read (and reset) a graph database from the shell.
+"""`lsp-backoff edges|orphans|stats|reset|migrate`: read (and reset, migrate) a graph database.
 
-``add_commands`` registers the four subcommands on the lead's argparse subparsers; each handler
-takes the parsed namespace and returns the exit code. ``--json`` prints one JSON object per line;
-otherwise an aligned table. Positions are 0-based, as in LSP. A missing or foreign database is one
-line on stderr and exit status 2.
+``add_commands`` registers the subcommands on the lead's argparse subparsers; each handler takes
+the parsed namespace and returns the exit code. ``--json`` prints one JSON object per line, as the
+rows come; otherwise an aligned table. Positions are 0-based, as in LSP. A missing, foreign or
+older-schema database is one line on stderr and exit status 2: only ``migrate`` (and the proxy)
+upgrade a file.
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ def add_commands(subparsers: Any) -> None:
         help=f"repeatable (default: {' '.join(DEFAULT_ORPHAN_OPERATIONS)})",
     )
     orphans.add_argument("--ready", action="store_true", help="leave out symbols in backoff")
+    orphans.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="stop after N rows (finishing the last symbol's operations)",
+    )
+    orphans.add_argument(
+        "--after",
+        metavar="KEY",
+        help="continue after this symbol: the last `symbol` of the previous page",
+    )
     orphans.add_argument("--json", action="store_true", help="one JSON object per line")
     orphans.add_argument("--db", metavar="PATH", help=db_help)
     orphans.set_defaults(func=orphans_command)
@@ -70,10 +82,26 @@ def add_commands(subparsers: Any) -> None:
     reset.add_argument("--db", metavar="PATH", help=db_help)
     reset.set_defaults(func=reset_command)
 
+    migrate = subparsers.add_parser(
+        "migrate",
+        help="bring a database to the current schema",
+        description="Upgrade an older graph database in place, then compact it (the proxy "
+        "and enrich do the same when they open it; the read-only commands never do).",
+    )
+    migrate.add_argument("--db", metavar="PATH", help=db_help)
+    migrate.set_defaults(func=migrate_command)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
 
 def edges_command(args: argparse.Namespace) -> int:
     def run(conn: sqlite3.Connection) -> None:
-        rows = queries.edges(conn, symbol=args.symbol, operation=args.operation)
+        rows = queries.iter_edges(conn, symbol=args.symbol, operation=args.operation)
         if args.json:
             _print_json(rows)
             return
@@ -95,21 +123,29 @@ def edges_command(args: argparse.Namespace) -> int:
 
 def orphans_command(args: argparse.Namespace) -> int:
     def run(conn: sqlite3.Connection) -> None:
-        operations = tuple(args.operation or DEFAULT_ORPHAN_OPERATIONS)
-        rows = queries.orphans(conn, operations=operations, ready_only=args.ready)
-        if args.json:
-            _print_json(rows)
-            return
-        table = [
-            (
-                r["name"],
-                _where(r["uri"], r["line"], r["character"]),
-                r["operation"],
-                r["state"],
-                r["retry_at"] or "",
-            )
-            for r in rows
-        ]
+        rows = queries.iter_orphans(
+            conn,
+            operations=tuple(args.operation or DEFAULT_ORPHAN_OPERATIONS),
+            ready_only=args.ready,
+            after=args.after,
+            limit=args.limit,
+        )
+        try:
+            if args.json:
+                _print_json(rows)  # streamed: the first line costs one index seek
+                return
+            table = [
+                (
+                    r["name"],
+                    _where(r["uri"], r["line"], r["character"]),
+                    r["operation"],
+                    r["state"],
+                    r["retry_at"] or "",
+                )
+                for r in rows
+            ]
+        except KeyError:
+            raise _Usage(f"no symbol {args.after} in the database (--after)") from None
         _print_table(("NAME", "SYMBOL AT", "OPERATION", "STATE", "RETRY AT"), table)
 
     return _with_db(args, run)
@@ -141,7 +177,23 @@ def reset_command(args: argparse.Namespace) -> int:
     return _with_db(args, run)
 
 
-def _with_db(args: argparse.Namespace, run: Callable[[sqlite3.Connection], None]) -> int:
+def migrate_command(args: argparse.Namespace) -> int:
+    def run(conn: sqlite3.Connection) -> None:
+        print(f"{args.db_path}: schema version {queries.SCHEMA_VERSION}")
+
+    return _with_db(args, run, upgrade=True)
+
+
+class _Usage(Exception):
+    """A bad argument found only once the database is open: one line, exit status 2."""
+
+
+def _with_db(
+    args: argparse.Namespace,
+    run: Callable[[sqlite3.Connection], None],
+    *,
+    upgrade: bool = False,
+) -> int:
     path = args.db or os.environ.get(ENV_DB)
     if not path:
         # The file a proxy (or enrich) would have used for this directory as its workspace.
@@ -154,13 +206,17 @@ def _with_db(args: argparse.Namespace, run: Callable[[sqlite3.Connection], None]
             )
             return 2
         path = str(guess)
+    args.db_path = path
     try:
-        conn = queries.connect(path)
+        conn = queries.connect(path, upgrade=upgrade)
     except StoreError as exc:
         print(f"lsp-backoff: {exc}", file=sys.stderr)
         return 2
     try:
         run(conn)
+    except _Usage as exc:
+        print(f"lsp-backoff: {exc}", file=sys.stderr)
+        return 2
     except sqlite3.Error as exc:
         print(f"lsp-backoff: {path}: {exc}", file=sys.stderr)
         return 1
@@ -182,7 +238,7 @@ def _target(target: dict[str, Any] | None) -> str:
 
 def _print_json(rows: Iterable[dict[str, Any]]) -> None:
     for row in rows:
-        print(json.dumps(row, ensure_ascii=False))
+        print(json.dumps(row, ensure_ascii=False), flush=False)
 
 
 def _print_table(

@@ -50,6 +50,7 @@ class StoreLink:
         self._opening: asyncio.Future[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dropped = 0
+        self._rewrite: set[tuple[str, str]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -75,7 +76,9 @@ class StoreLink:
         store = GraphStore(path)
         try:
             store.start()
-            return store, store.load_failures()
+            # The failure states arrive once the file opens: at once, or after another
+            # process's lock or migration (the store retries and logs why).
+            return store, []
         except (LspBackoffError, OSError, sqlite3.Error) as exc:
             # The relay must go on: without a usable file we keep the graph in memory.
             log.error("cannot use database %s (%s): keeping the graph in memory", path, exc)
@@ -93,9 +96,25 @@ class StoreLink:
         store, states = future.result()
         self.tracker.restore(states)
         self.store = store
+        store.load_failures_later(self._restore_soon)
         held, self._held = self._held, []
         for write in held:
             write(store)
+
+    def _restore_soon(self, states: list[Any]) -> None:
+        """On the writer thread: hand the states to the loop (gone if the proxy ended)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._restore, states)
+
+    def _restore(self, states: list[Any]) -> None:
+        self.tracker.restore(states)
+        log.debug("restored %d failure states from the database", len(states))
+        rewrite, self._rewrite = self._rewrite, set()
+        for symbol, operation in rewrite:
+            state = self.tracker.get(symbol, operation)
+            if state is not None and self.store is not None:
+                self.store.put_failure(state)
 
     async def flush(self, timeout: float = 10.0) -> bool:
         if self._opening is not None:
@@ -165,11 +184,12 @@ class StoreLink:
             )
 
     def _replay_failure(self, store: GraphStore, state: FailureState) -> None:
-        # Decided before the restore: write the tracker's state now, which merged what the
-        # database knew, not the older in-memory one.
+        # Decided before the stored states arrived: written now, and again once they are
+        # merged (_restore), so the file keeps whichever state knows more.
         current = self.tracker.get(state.symbol, state.operation)
         if current is not None:
             store.put_failure(current)
+            self._rewrite.add((state.symbol, state.operation))
 
     def _hold(self, write: _Held) -> None:
         if len(self._held) < MAX_HELD:

@@ -44,6 +44,8 @@ class _Query:
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
+    #: Called on the writer thread with the result (query_later); errors are logged.
+    callback: Callable[[Any], None] | None = None
 
 
 _STOP = object()
@@ -142,23 +144,40 @@ class GraphStore:
             raise request.error
         return request.result  # type: ignore[no-any-return]
 
+    def query_later(
+        self, fn: Callable[[sqlite3.Connection], T], callback: Callable[[T], None]
+    ) -> None:
+        """Run ``fn(conn)`` on the writer thread once the database is open (after the writes
+        queued before it) and hand the result to ``callback`` there; never blocks.
+
+        A database that is locked or being migrated by another process delays the call
+        until it opens (the writer retries, logging why once); it is never skipped."""
+        self._put_control(_Query(fn, callback=callback))  # type: ignore[arg-type]
+
     def load_failures(self) -> list[FailureState]:
-        """Current failure states (document unchanged), read once at start-up."""
+        """Current failure states, read now on a connection of their own ([] without a file).
+
+        Raises StoreError when the file cannot be read now: load_failures_later waits."""
         if self.path is None:
-            if self._thread is None:
-                return []
-            return self.query(read_failures)
+            return self.query(read_failures) if self._thread is not None else []
         if not os.path.exists(self.path):
             return []  # nothing recorded yet
         try:
             conn = open_connection(self.path, create=False, busy_timeout=self._busy_timeout)
         except sqlite3.Error as exc:
-            logger.warning("graph database %s: cannot read failure state: %s", self.path, exc)
-            return []
+            raise StoreError(
+                f"graph database {self.path}: cannot read failure state: {exc}"
+            ) from exc
         try:
             return read_failures(conn)
         finally:
             conn.close()
+
+    def load_failures_later(self, callback: Callable[[list[FailureState]], None]) -> None:
+        """Current failure states (document unchanged), handed to ``callback`` on the writer
+        thread as soon as the database can be read: a restarted proxy keeps backing off even
+        when its file was busy at start."""
+        self.query_later(read_failures, callback)
 
     # -- writes (enqueue only) ---------------------------------------------------------------
 
@@ -332,9 +351,10 @@ class GraphStore:
     def _trouble(self, exc: BaseException) -> None:
         if not self._troubled:
             self._troubled = True
-            logger.warning(
-                "graph database %s unavailable (%s); keeping writes and retrying", self.path, exc
-            )
+            what = "keeping writes and retrying"
+            if self._conn is None:  # locked or being migrated by another process at start
+                what += "; stored failure states apply once it opens"
+            logger.warning("graph database %s unavailable (%s); %s", self.path, exc, what)
 
     def _answer(self, request: _Query) -> None:
         assert self._conn is not None
@@ -342,4 +362,12 @@ class GraphStore:
             request.result = request.fn(self._conn)
         except BaseException as exc:  # handed to the caller of query()
             request.error = exc
+        if request.callback is not None:
+            if request.error is not None:
+                logger.error("graph database %s: a read failed: %s", self.path, request.error)
+            else:
+                try:
+                    request.callback(request.result)
+                except Exception as exc:  # the caller's bug must not stop the writer
+                    logger.error("graph database %s: a read's callback failed: %s", self.path, exc)
         request.done.set()

@@ -1,7 +1,10 @@
 """Phase 2 of `lsp-backoff enrich`: the monitor that fills orphans until nothing is left to ask.
 
 Every `interval` seconds (and right after a batch of requests drains) it flushes the proxy, runs
-the orphan query on its own read-only connection and asks each missing (symbol, operation) once,
+the orphan query on its own read-only connection — in a worker thread, so the loop that relays the
+proxy's traffic never waits on SQLite; the query reads the orphan index of this workspace only, so
+a round costs what it returns, not the size of the graph — and asks each missing (symbol,
+operation) once,
 with at most `jobs` requests in flight. The database is the memory between rounds: an answered
 orphan disappears from the query, a failed one comes back as `backoff` and then `ready` again when
 the proxy's schedule allows. A per-run record of what was asked keeps the loop finite even when the
@@ -104,7 +107,7 @@ class Monitor:
                 # The session committed everything before it ended, so the database alone
                 # tells whether a new server is needed (a death's failure may have been the
                 # last thing left: then the run is over, no restart).
-                settled, _, _ = self._plan(self.asker.seq)
+                settled, _, _ = self._plan(await self._fetch(), self.asker.seq)
                 if settled.done:
                     self.last = settled
                     break
@@ -147,23 +150,30 @@ class Monitor:
         # Counters die with a proxy; fetching them each round keeps a restart from losing them.
         with contextlib.suppress(ServerDied, TimeoutError, ResponseError):
             await connection.stats()
-        result, locate, calls = self._plan(snapshot)
+        result, locate, calls = self._plan(await self._fetch(), snapshot)
         for row in locate:
             self.asker.locate(row)
         for row, ops in calls.values():
             self.asker.call_hierarchy(row, ops)
         return result
 
+    async def _fetch(self) -> list[dict[str, Any]]:
+        """This workspace's orphans, read in a worker thread (rounds never overlap, so the
+        connection is used by one thread at a time)."""
+        rows = await asyncio.to_thread(
+            queries.orphans,
+            self.db,
+            operations=self.query_operations,
+            ready_only=False,
+            uri_prefix=self.uri_prefix,
+        )
+        # One database may serve several workspaces; this run enriches only its own.
+        return [row for row in rows if str(row["uri"]).startswith(self.uri_prefix)]
+
     def _plan(
-        self, snapshot: int
+        self, rows: list[dict[str, Any]], snapshot: int
     ) -> tuple[RoundResult, list[dict[str, Any]], dict[str, tuple[dict[str, Any], set[str]]]]:
         """What the database says is missing, and which of it to ask now (nothing is sent)."""
-        rows = [
-            row
-            for row in queries.orphans(self.db, operations=self.query_operations, ready_only=False)
-            # One database may serve several workspaces; this run enriches only its own.
-            if str(row["uri"]).startswith(self.uri_prefix)
-        ]
         now, mono = self.wall(), self.clock()
         result = RoundResult(missing=len(rows))
         prepare_waiting = {

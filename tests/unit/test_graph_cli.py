@@ -91,6 +91,22 @@ def test_orphans_states_and_ready(db: str, capsys: pytest.CaptureFixture[str]) -
     assert [line.split()[0] for line in lines] == ["NAME", "bar"]
 
 
+def test_orphans_pages_with_limit_and_after(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["orphans", "--db", db, "--json", "--operation", "implementation"]
+    assert run([*argv, "--limit", "1"]) == 0
+    (first,) = json_lines(capsys.readouterr().out)
+    assert first["name"] == "foo"
+    assert run([*argv, "--limit", "1", "--after", str(first["symbol"])]) == 0
+    assert [r["name"] for r in json_lines(capsys.readouterr().out)] == ["bar"]
+    assert run([*argv, "--after", BAR.key]) == 0
+    assert capsys.readouterr().out == ""
+    assert run([*argv, "--after", f"{DOC}#99:0:gone"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--after" in err
+    with pytest.raises(SystemExit):
+        run([*argv, "--limit", "0"])
+
+
 def test_stats_json_and_table(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["stats", "--db", db, "--json"]) == 0
     (result,) = json_lines(capsys.readouterr().out)

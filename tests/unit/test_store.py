@@ -62,7 +62,8 @@ def test_file_is_private_and_in_wal_mode(store: GraphStore, db: Path) -> None:
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     tables = {r[0]: r[1] for r in conn.execute("SELECT name, sql FROM sqlite_schema")}
-    assert all("STRICT" in tables[t] for t in ("documents", "symbols", "edges", "failures"))
+    tables_v2 = ("document", "symbol", "pair", "edge", "orphan", "tally", "failures")
+    assert all("STRICT" in tables[t] for t in tables_v2)
 
 
 def test_writes_are_visible_to_another_connection_after_flush(store: GraphStore, db: Path) -> None:
