@@ -108,7 +108,10 @@ def migrate(conn: sqlite3.Connection, where: str, *, target: int = SCHEMA_VERSIO
         if conn.in_transaction:
             conn.execute("ROLLBACK")
     if version and version < target:
-        conn.execute("VACUUM")
+        try:
+            conn.execute("VACUUM")
+        except sqlite3.OperationalError as exc:  # busy or full: the file works, just larger
+            logger.warning("graph database %s: migrated but not compacted: %s", where, exc)
         logger.warning("graph database %s: now at schema %d", where, target)
         return True
     return False
