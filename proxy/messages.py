@@ -5,6 +5,12 @@ it), which is all the forwarding path needs for most messages. ``decode`` builds
 body, for the few messages the proxy acts on (tracked requests and their responses, document
 sync, progress). Neither raises on bad input: a body that is not JSON-RPC is ``Kind.OTHER``
 and is forwarded unchanged.
+
+Both decoders recurse once per level of nesting, so a peer could end the session with a body
+nested a few thousand levels deep (issue 10). No body nested deeper than ``MAX_DEPTH`` reaches
+them: ``peek`` classifies such a body from a copy whose nested containers are emptied (the
+top level, where ``id`` and ``method`` live, is kept byte for byte), ``decode`` returns None.
+The depth check (``nesting.py``) costs nothing on bodies shorter than ``MAX_DEPTH`` bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+
+from lsp_backoff.proxy.nesting import MAX_DEPTH, deeper_than, shallow_copy
 
 # JSON-RPC / LSP error codes (specification.md, "Response Message").
 METHOD_NOT_FOUND = -32601
@@ -82,10 +90,20 @@ def peek_head(head: bytes) -> Peek | None:
         return None
     first_id, second_id, method = match.groups()
     raw_id = first_id or second_id
-    msg_id: int | str = int(raw_id) if raw_id[0] != 34 else raw_id[1:-1].decode()
-    if method is None:
+    try:
+        msg_id: int | str = int(raw_id) if raw_id[0] != 34 else raw_id[1:-1].decode()
+        name = None if method is None else method.decode()
+    except UnicodeDecodeError:
+        return None  # not UTF-8: the decoder's verdict (OTHER), not an exception on the relay
+    if name is None:
         return Peek(Kind.RESPONSE, msg_id)
-    return Peek(Kind.REQUEST, msg_id, method.decode())
+    return Peek(Kind.REQUEST, msg_id, name)
+
+
+def _too_deep(body: bytes) -> bool:
+    """Could decoding ``body`` recurse deeper than MAX_DEPTH? (False for nearly every frame.)"""
+    # A body nests at most one level per byte: short ones need no look at all.
+    return len(body) > MAX_DEPTH and deeper_than(body, MAX_DEPTH)
 
 
 def peek(body: bytes) -> Peek:
@@ -94,9 +112,18 @@ def peek(body: bytes) -> Peek:
         fast = peek_head(body)
         if fast is not None:
             return fast
+    if _too_deep(body):
+        fast = peek_head(body)
+        if fast is not None:
+            return fast
+        body = shallow_copy(body)  # the same top level, nested containers emptied
     try:
         env = _peek_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):
+        return _OTHER
+    except RecursionError:
+        # Out of reach after the depth check, unless the caller's own stack is nearly used
+        # up: even then a verdict, never an exception on the relay.
         return _OTHER
     has_id = env.id is not msgspec.UNSET
     msg_id = None if env.id is msgspec.UNSET else env.id  # type: ignore[assignment]
@@ -109,10 +136,13 @@ def peek(body: bytes) -> Peek:
 
 
 def decode(body: bytes) -> dict[str, Any] | None:
-    """The whole body as a dict, or None when it is not a JSON object."""
+    """The whole body as a dict, or None when it is not a JSON object (or nests too deep)."""
+    if _too_deep(body):
+        return None
     try:
         value = _any_decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: see peek; the depth check keeps it out of reach in practice.
         return None
     return value if isinstance(value, dict) else None
 

@@ -264,11 +264,14 @@ class Router:
     def _record(self, entry: Entry, body: bytes) -> None:
         symbol = entry.recorded()
         assert symbol is not None and entry.operation is not None
+        decoded = msg.decode(body)
+        if decoded is None:
+            return  # not JSON, or nested too deep to decode: forwarded, but nothing learnt
         self.outcomes.response(
             entry.method,
             symbol,
             entry.operation,
-            msg.decode(body) or {},
+            decoded,
             self.readiness,
             sent_at=entry.sent_at,
             cancelled=not entry.waited_for,
