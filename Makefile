@@ -6,8 +6,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= build/demo.db
+# `make fuzz`: examples per property, hostile frames per direction end to end, and the seed
+# (a new one when empty; printed first, so `make fuzz FUZZ_SEED=<seed>` replays a run).
+FUZZ_EXAMPLES ?= 20000
+FUZZ_FRAMES ?= 20000
+FUZZ_SEED ?=
 
-.PHONY: install test lint unit installed demo bench clean
+.PHONY: install test lint unit installed fuzz demo bench clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +40,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The whole suite: lint, type check, unit, end-to-end, real servers
+# The whole suite: lint, type check, unit, fuzz (seconds), end-to-end, real servers
 # and editors, and tests/installed/: the built wheel installed into a fresh venv outside the
 # checkout, smoke-tested there.
 test: install lint
@@ -47,6 +52,15 @@ unit: $(BIN)/.installed
 # Only the installed-artefact smoke suite (make test runs it too).
 installed: $(BIN)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q tests/installed
+
+# The fuzz suite (tests/fuzz/, which make test runs on a budget of seconds), for a long time.
+fuzz: $(BIN)/.installed
+	@seed="$(FUZZ_SEED)"; seed="$${seed:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"; \
+	echo "fuzz seed $$seed (replay: make fuzz FUZZ_SEED=$$seed)"; \
+	HYPOTHESIS_PROFILE=long LSP_BACKOFF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	LSP_BACKOFF_FUZZ_FRAMES=$(FUZZ_FRAMES) PATH="$(CURDIR)/$(BIN):$$PATH" \
+	$(BIN)/pytest -p no:cacheprovider -o timeout=0 -s tests/fuzz \
+		--hypothesis-seed=$$seed --hypothesis-show-statistics
 
 # The main job on the sample project (part 1), then what the proxy is for (part 2): a symbol
 # that keeps failing, backing off, answered at once while it waits, given up on. No root.

@@ -56,7 +56,9 @@ class Readiness:
             value = params.get("value")
             kind = value.get("kind") if isinstance(value, dict) else None
             token = params.get("token")
-            if not isinstance(token, int | str) or token in self._client_tokens:
+            if not isinstance(token, int | str):
+                return  # not a ProgressToken (and maybe not hashable): nothing to learn
+            if token in self._client_tokens:
                 if kind == "end":
                     self._client_tokens.pop(token, None)
                 return

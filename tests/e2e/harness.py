@@ -69,7 +69,7 @@ def parse_frames(data: bytes) -> tuple[list[bytes], list[str]]:
 def loads(body: bytes) -> Message | None:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep for the json module
         return None
     return value if isinstance(value, dict) else None
 
