@@ -76,9 +76,14 @@ def parse_content_length(header: bytes) -> int:
 
 
 class Piece(NamedTuple):
-    """Part of a large frame passed on before the rest has arrived (see FrameParser)."""
+    """Part of a large frame passed on before the rest has arrived (see FrameParser).
+
+    Until its ``last`` piece, whoever else writes to the same pipe must wait, or its bytes
+    would land inside that frame.
+    """
 
     data: bytes
+    last: bool = False
 
 
 #: A body at least this large may be passed on piece by piece as it arrives.
@@ -119,8 +124,8 @@ class FrameParser:
         out: list[Frame | Junk | Piece] = []
         if self._streaming:
             take = min(len(data), self._streaming)
-            out.append(Piece(data if take == len(data) else data[:take]))
             self._streaming -= take
+            out.append(Piece(data if take == len(data) else data[:take], not self._streaming))
             data = data[take:]
         elif self._chunks is not None:
             self._chunks.append(data)

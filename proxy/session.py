@@ -104,6 +104,11 @@ class Session:
         self._client_parser = FrameParser(stream=self._client_head)
         self._server_parser = FrameParser(stream=self._server_head)
         self._stderr_tail = b""
+        # The proxy's own frames waiting for the end of a frame being streamed (see _to_client).
+        # A frame is being passed on piece by piece, its last piece still to come.
+        self._client_streaming = self._server_streaming = False
+        self._to_client_later: list[bytes] = []
+        self._to_server_later: list[bytes] = []
         self._done: asyncio.Future[None] | None = None
         self._status: int | None = None
         self._server_out_closed = False
@@ -189,6 +194,9 @@ class Session:
             elif isinstance(item, Piece):
                 if not server_in.is_closing():
                     server_in.write(item.data)
+                self._client_streaming = not item.last
+                if item.last:
+                    self._flush_later(self._to_server_later, self._to_server)
             else:
                 self._junk("client", item)
         self._schedule_drain()
@@ -235,6 +243,9 @@ class Session:
                     self._execute(actions)
             elif isinstance(item, Piece):
                 self.client_out.write(item.data)
+                self._server_streaming = not item.last
+                if item.last:
+                    self._flush_later(self._to_client_later, self._to_client)
             else:
                 self._junk("server", item)
         self._schedule_drain()
@@ -265,6 +276,8 @@ class Session:
             self._pending_at_exit = True
             log.error("server exited with status %s while requests were pending", self._status)
             self._execute(actions)
+        # A large answer cut off by the exit will never end: what waited for it goes now.
+        self._flush_later(self._to_client_later, self.client_out.write)
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -275,10 +288,9 @@ class Session:
         for action in actions:
             match action:
                 case ToClient(data):
-                    self.client_out.write(data)
+                    self._to_client(data)
                 case ToServer(data):
-                    if not self.server_in.is_closing():
-                        self.server_in.write(data)
+                    self._to_server(data)
                 case Arm(msg_id):
                     self._timers[msg_id] = self.loop.call_later(
                         self.config.timeout, self._timed_out, msg_id
@@ -296,6 +308,27 @@ class Session:
                     reading.add_done_callback(functools.partial(self._read_done, uri))
                 case _:
                     assert_never(action)
+
+    # The proxy's own frames (local answers, cancels, held requests once read) never go into
+    # the middle of a large frame being passed on piece by piece: they wait for its last piece.
+    def _to_client(self, data: bytes) -> None:
+        if self._server_streaming:
+            self._to_client_later.append(data)
+        else:
+            self.client_out.write(data)
+
+    def _to_server(self, data: bytes) -> None:
+        if self._client_streaming:
+            self._to_server_later.append(data)
+        elif not self.server_in.is_closing():  # closed: the server is gone, see server_exited
+            self.server_in.write(data)
+
+    @staticmethod
+    def _flush_later(waiting: list[bytes], write: Callable[[bytes], None]) -> None:
+        frames = waiting[:]
+        waiting.clear()
+        for data in frames:
+            write(data)
 
     def _read_done(self, uri: str, done: asyncio.Future[Loaded]) -> None:
         found = NOTHING if done.cancelled() or done.exception() else done.result()
@@ -332,7 +365,7 @@ class Session:
     async def _flush(self, msg_id: Any) -> None:
         self._run_drain()
         committed = await self.core.flush()
-        self.client_out.write(encode(result_response(msg_id, {"committed": committed})))
+        self._to_client(encode(result_response(msg_id, {"committed": committed})))
 
     def _schedule_drain(self) -> None:
         if not self._drain_scheduled:

@@ -25,7 +25,9 @@ from hostile import HOSTILE_URI, frame, hostile
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "tests" / "servers" / "sends_hostile.py"
 VALID_URI = "file:///fuzz/valid.py"
-VALID_TEXT = "def target():\n    return target()\n"
+# One name per valid definition request: identical requests in flight together would be
+# coalesced (answered from one server request), which is not what this test is about.
+VALID_TEXT = "".join(f"name_{n} = {n}\n" for n in range(2000))
 WAIT = 120.0
 
 
@@ -116,7 +118,7 @@ async def test_hostile_frames_from_both_sides(tmp_path: Path, fuzz_seed: int) ->
             send(frame(body))
         ident = 100 + n
         if n % 3 == 2:  # a tracked request on the valid document: answered, never held back
-            where = {"textDocument": {"uri": VALID_URI}, "position": {"line": 0, "character": 5}}
+            where = {"textDocument": {"uri": VALID_URI}, "position": {"line": n, "character": 2}}
             request(ident, "textDocument/definition", where)
             valid[ident] = None
         else:

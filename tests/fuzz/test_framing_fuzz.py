@@ -65,6 +65,16 @@ def test_any_chunking_gives_back_every_frame_byte_for_byte(
     assert parser.pending() == 0
     # Forwarded as it came: frames whole or in pieces, concatenated, are the input.
     assert b"".join(i.raw if isinstance(i, Frame) else i.data for i in out) == data  # type: ignore[union-attr]
+    # Each streamed frame ends with exactly one last piece, and nothing comes between its pieces.
+    runs, open_stream = 0, False
+    for item in out:
+        if isinstance(item, Piece):
+            open_stream = not item.last
+            runs += item.last
+        else:
+            assert not open_stream, "a frame came out in the middle of a streamed one"
+    assert not open_stream
+    assert runs == len(items) - len([i for i in out if isinstance(i, Frame)])
     whole = [item for item in out if isinstance(item, Frame)]
     if stream is not True:  # nothing streamed: every frame comes out whole, body exact
         assert [f.body for f in whole] == [body for _, body in items]

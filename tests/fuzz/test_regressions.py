@@ -5,6 +5,7 @@ Each of these ended the session (an exception escaped into the relay) before it 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from harness import Session, proxy_cmd, server_cmd
+from harness import Session, dumps, eventually, frame, parse_frames, proxy_cmd, server_cmd
 
 LARGE = "x" * 5000  # past peek's 4 KB: the head fast path reads these
 
@@ -94,3 +95,37 @@ async def test_deep_nesting_both_ways_byte_for_byte(tmp_path: Path) -> None:
     finally:
         await session.close()
     assert "Traceback" not in session.stderr_text
+
+
+async def test_a_held_request_never_lands_inside_a_streamed_frame(tmp_path: Path) -> None:
+    """Found end to end (seed 12345): a tracked request held for a file read was written to
+    the server while a large frame was still being passed on piece by piece, inside it; the
+    server's stream was garbage from there on and it never answered again."""
+    record = tmp_path / "server_in"
+    cmd = proxy_cmd(server_cmd("sends_hostile"), "--no-db")
+    session = await Session.start(cmd, env={"RECORDER_IN": str(record)})
+    try:
+        await session.initialize(tmp_path)
+        where = {"textDocument": {"uri": (tmp_path / "unread.py").as_uri()},
+                 "position": {"line": 0, "character": 0}}  # fmt: skip
+        held = dumps({"jsonrpc": "2.0", "id": "held", "method": "textDocument/definition",
+                      "params": where})  # fmt: skip
+        big = (
+            b'{"jsonrpc":"2.0","id":"big","method":"custom/big","params":"' + b"x" * 200_000 + b'"}'
+        )
+        whole = frame(big)
+        # The held request, then the first part of a frame large enough to be streamed.
+        session.send_raw(frame(held) + whole[:70_000])
+        # Give the read time to finish (bounded; without the fix the held request shows up
+        # in the server's input now, inside the large frame).
+        with contextlib.suppress(TimeoutError):
+            await eventually(lambda: record.exists() and b'"held"' in record.read_bytes(), 1.0)
+        session.send_raw(whole[70_000:])
+        assert (await session.request("test/echo", {"n": 5}))["result"] == {"echo": 5}
+        await session.wait_for(lambda m: m.get("id") == "held")
+        bodies, problems = parse_frames(record.read_bytes())
+        assert not problems
+        assert big in bodies and held in bodies
+        assert await session.shutdown() == 0
+    finally:
+        await session.close()

@@ -8,7 +8,8 @@ It answers `initialize` and `shutdown`, exits on `exit`, and answers `test/echo`
 hostile.py, seeded with `params.seed`, so a run replays); `test/send` first sends the bodies in
 `params.bodies` (strings), one frame each. Every other request whose id the
 standard library's json parser reads as an int or a string is answered `null` (hostile requests
-included: the proxy never waits on them); everything else is ignored. A body the parser cannot
+included: the proxy never waits on them), except a definition on a `file:///fuzz/` document,
+which gets a location; everything else is ignored. A body the parser cannot
 read (too deep, not UTF-8, not JSON) is ignored the same way.
 """
 
@@ -66,6 +67,15 @@ class Server:
             self.buffer = self.buffer[end + 4 + length :]
         return found
 
+    @staticmethod
+    def opened_requests(message: dict[str, Any]) -> tuple[Any, ...]:
+        """The id of a well-formed definition request on a file:///fuzz/ document, if it is."""
+        params = message.get("params")
+        doc = params.get("textDocument") if isinstance(params, dict) else None
+        uri = doc.get("uri") if isinstance(doc, dict) else None
+        ok = isinstance(uri, str) and uri.startswith("file:///fuzz/")
+        return (message.get("id"),) if ok else ()
+
     def handle(self, body: bytes) -> None:
         try:
             message = json.loads(body)
@@ -90,6 +100,9 @@ class Server:
             for _ in range(int(params.get("hostile", 0))):
                 self.write(hostile(rng)[1])
             self.answer(ident, {"echo": params.get("n")})
+        elif method == "textDocument/definition" and ident in self.opened_requests(message):
+            where = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}
+            self.answer(ident, {"uri": message["params"]["textDocument"]["uri"], "range": where})
         else:
             self.answer(ident, None)
 
