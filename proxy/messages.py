@@ -81,6 +81,14 @@ _HEAD = re.compile(
     + rb'\s*,\s*(?:"method"\s*:\s*"([^"\\]{1,256})"|"(?:result|error)"\s*:)'
 )
 _FAST_PEEK_BYTES = 4096
+# A notification's usual head. Alone it proves nothing (an "id" could follow the params), but a
+# body where no string is "id" (in any of its four spellings) has no id member: four memory
+# searches, where the decoder (or the depth check before it) would walk a megabyte of didOpen
+# text. Inside a string a quote is always escaped, so text never fakes a missing key.
+_ID_KEYS = (b'"id"', b'"\\u0069d"', b'"i\\u0064"', b'"\\u0069\\u0064"')
+_NOTE_HEAD = re.compile(
+    rb"\{\s*" + _VERSION + rb'\s*,\s*"method"\s*:\s*"([^"\\]{1,256})"\s*,\s*"params"\s*:'
+)
 
 
 def peek_head(head: bytes) -> Peek | None:
@@ -100,6 +108,18 @@ def peek_head(head: bytes) -> Peek | None:
     return Peek(Kind.REQUEST, msg_id, name)
 
 
+def peek_notification(body: bytes) -> Peek | None:
+    """A large notification classified from its head and four searches for an id key; None
+    when they do not settle it. Like peek_head, it does not notice a body broken further on."""
+    match = _NOTE_HEAD.match(body)
+    if match is None or any(key in body for key in _ID_KEYS):
+        return None
+    try:
+        return Peek(Kind.NOTIFICATION, None, match.group(1).decode())
+    except UnicodeDecodeError:
+        return None
+
+
 def _too_deep(body: bytes) -> bool:
     """Could decoding ``body`` recurse deeper than MAX_DEPTH? (False for nearly every frame.)"""
     # A body nests at most one level per byte: short ones need no look at all.
@@ -109,7 +129,7 @@ def _too_deep(body: bytes) -> bool:
 def peek(body: bytes) -> Peek:
     """Classify ``body`` by its ``id`` and ``method`` only."""
     if len(body) > _FAST_PEEK_BYTES:
-        fast = peek_head(body)
+        fast = peek_head(body) or peek_notification(body)
         if fast is not None:
             return fast
     if _too_deep(body):

@@ -94,3 +94,28 @@ def test_shallow_copy_keeps_the_top_level_byte_for_byte() -> None:
 def test_invalid_utf8_in_the_head_is_a_verdict_not_an_exception(head: bytes) -> None:
     assert peek_head(head) is None
     assert peek(head + b'"' + b"x" * 10_000 + b'"}').kind is Kind.OTHER
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # didOpen of a source file: thousands of brackets inside the text, no id anywhere.
+        (
+            b'{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"text":"'
+            + b"x = [a[i] for i in {1: 2}]\\n" * 500
+            + b'"}}',
+            Peek(Kind.NOTIFICATION, None, "textDocument/didOpen"),
+        ),
+        # An id after the params: the head alone cannot tell, the decoder does.
+        (
+            b'{"jsonrpc":"2.0","method":"m","params":"' + b"x" * 5000 + b'","id":3}',
+            Peek(Kind.REQUEST, 3, "m"),
+        ),
+        (
+            b'{"jsonrpc":"2.0","method":"m","params":"' + b"x" * 5000 + b'","\\u0069d":3}',
+            Peek(Kind.REQUEST, 3, "m"),
+        ),
+    ],
+)
+def test_large_notifications_are_read_from_their_head(body: bytes, expected: Peek) -> None:
+    assert peek(body) == expected
