@@ -24,7 +24,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 #: Never copied into the build tree: environments, caches, earlier builds.
-_SKIP = {".git", ".venv", ".tools", "build", "dist", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+_SKIP = {
+    ".git",
+    ".venv",
+    ".tools",
+    "build",
+    "dist",
+    ".hypothesis",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+}
 
 
 @dataclass(frozen=True)
