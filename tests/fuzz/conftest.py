@@ -35,9 +35,6 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-#: End-to-end budget: hostile frames per direction (make fuzz: LSP_BACKOFF_FUZZ_FRAMES).
-E2E_FRAMES = int(os.environ.get("LSP_BACKOFF_FUZZ_FRAMES", "1500"))
-
 
 @pytest.fixture(scope="session")
 def fuzz_seed(request: pytest.FixtureRequest) -> int:

@@ -14,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import os
 import random
 import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import E2E_FRAMES
 from hostile import HOSTILE_URI, frame, hostile
 
 REPO = Path(__file__).resolve().parents[2]
+#: Hostile frames per direction: seconds in CI, LSP_BACKOFF_FUZZ_FRAMES for `make fuzz`.
+E2E_FRAMES = int(os.environ.get("LSP_BACKOFF_FUZZ_FRAMES", "1500"))
 SERVER = REPO / "tests" / "servers" / "sends_hostile.py"
 VALID_URI = "file:///fuzz/valid.py"
 # One name per valid definition request: identical requests in flight together would be

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Installed
+from installed_env import REPO, Installed
 
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
