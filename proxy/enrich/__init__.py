@@ -20,6 +20,7 @@ from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
 
 from .client import PROXY_LOGGER
+from .pool import MAX_AUTO_SERVERS, auto_servers
 from .runner import DEFAULT_OPEN_FILES, EnrichOptions, run_enrich
 
 EXAMPLE = """\
@@ -67,6 +68,15 @@ def add_command(
         help="requests in flight at most, per server (default: 8)",
     )
     parser.add_argument(
+        "--servers",
+        type=_servers,
+        default="auto",
+        metavar="N",
+        help="server processes to run side by side, all recording into one graph; auto: one "
+        f"per core, at most {MAX_AUTO_SERVERS} and one per GiB of available memory "
+        "(default: auto)",
+    )
+    parser.add_argument(
         "--open-files",
         type=int,
         default=DEFAULT_OPEN_FILES,
@@ -101,6 +111,18 @@ def add_command(
     proxy_actions = [action for action in parser._actions if action not in before]
     parser.set_defaults(func=run, enrich_proxy_actions=proxy_actions)
     return parser
+
+
+def _servers(text: str) -> str | int:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or auto: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
 
 
 def _positive(text: str) -> float:
@@ -167,6 +189,7 @@ def build_options(args: argparse.Namespace) -> EnrichOptions:
         timeout=config.timeout,
         json=args.json,
         open_files=args.open_files,
+        servers=auto_servers() if args.servers == "auto" else args.servers,
     )
 
 

@@ -284,7 +284,13 @@ class ProxyConnection(LspConnection):
         # The session answers every pending request with an error when the server exits;
         # whatever is still waiting after that fails here.
         status = await session.finish()
-        await self._close_core()  # before `lost`: whoever waits for the end reads the file
+        # Before `lost`: whoever waits for the end reads the file. A shared core stays open for
+        # the other sessions; what this one recorded (its death's failures too) is committed.
+        if self._owns_core:
+            await self.core.close()
+        else:
+            self.core.drain()
+            await self.core.flush()
         self.lost(status)
 
     async def _close_core(self) -> None:

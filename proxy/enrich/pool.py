@@ -8,24 +8,60 @@ times for that server) once there is work for it — or at once when the caller 
 (:meth:`Pool.revive`); the other servers go on meanwhile. Work it had not started goes back to
 the queue; work it had sent fails with ServerDied, which the proxy has recorded as a failure.
 
-The pool also stands for "the proxy" towards the monitor (`exited`, `flush`, `stats`): exited
-means no server is running at all.
+All the proxy sessions share one :class:`proxy.core.Core` (one tracker, one short-circuit
+decision per (symbol, operation), one set of counters, one writer thread): a failing question
+is asked max-retries + 1 times in all, whichever servers get it. The pool also stands for "the
+proxy" towards the monitor (`exited`, `flush`, `stats`): exited means no server is running;
+flush and stats are the core's and need no server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lsp_backoff.proxy.core import STAT_KEYS, Core
 from lsp_backoff.tracker.errors import LspBackoffError
 
 from .client import LspConnection, ProxyConnection, ServerDied
 from .jsonrpc import ResponseError
 from .progress import Progress
 from .window import DocumentQueue, Reader, Window, Work
+
+#: `--servers auto` starts at most this many servers, and one per core below that.
+MAX_AUTO_SERVERS = 4
+#: ... and no more than one per this much available memory (a server holds its own copy of the
+#: workspace's program: basedpyright on a 150k-line package takes a few hundred MB).
+MEMORY_PER_SERVER = 1 << 30
+
+
+def auto_servers() -> int:
+    """One server per core, at most MAX_AUTO_SERVERS, at most one per GiB of MemAvailable."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    count = min(cores, MAX_AUTO_SERVERS)
+    available = _available_memory()
+    if available is not None:
+        count = min(count, available // MEMORY_PER_SERVER)
+    return max(1, count)
+
+
+def _available_memory() -> int | None:
+    """MemAvailable in bytes (Linux); None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 class EnrichError(LspBackoffError):
@@ -41,6 +77,8 @@ class Worker:
         self.restarts = 0
         #: Out of restarts: this server stays down.
         self.gone = False
+        #: A restart in progress (see _shielded_start).
+        self.starting: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -67,6 +105,16 @@ class Worker:
             raise EnrichError(f"cannot start {self.pool.command}: {detail}") from exc
         self.pool.exited.clear()
 
+    async def _shielded_start(self) -> None:
+        """start() that a cancellation (the run ending) does not cut in half: a server spawned
+        but not yet known could not be stopped. Pool.close waits for it instead."""
+        self.starting = asyncio.ensure_future(self.start())
+        try:
+            await asyncio.shield(self.starting)
+        finally:
+            if self.starting.done():
+                self.starting = None
+
     async def ensure_alive(self) -> None:
         """Restart a server that died (after its next delay), or raise EnrichError."""
         async with self._lock:  # whoever saw the death first restarts; the others wait for it
@@ -77,7 +125,6 @@ class Worker:
             connection = self.connection
             assert connection is not None, "start() first"
             reason = connection.describe_exit()
-            self.pool.keep_stats(connection)
             await connection.close(grace=1.0)
             delays = self.pool.delays
             while self.restarts < len(delays):
@@ -88,7 +135,7 @@ class Worker:
                 )
                 await asyncio.sleep(delay)
                 try:
-                    await self.start()
+                    await self._shielded_start()
                     return
                 except EnrichError as exc:
                     reason = str(exc)
@@ -123,6 +170,7 @@ class Pool:
         count: int,
         new_connection: Callable[[], ProxyConnection],
         *,
+        core: Core,
         command: str,
         window: int,
         jobs: int,
@@ -132,6 +180,8 @@ class Pool:
         settle: Callable[[LspConnection], Awaitable[Any]] | None = None,
     ) -> None:
         self.new_connection = new_connection
+        #: Shared by every session (`new_connection` hands it to each); closed by the caller.
+        self.core = core
         #: Awaited once per server start, before any document is opened (see Runner._settle).
         self.settle = settle
         self.command = command
@@ -145,8 +195,6 @@ class Pool:
         #: Set while no server is running (before the start, after the last death).
         self.exited = asyncio.Event()
         self.exited.set()
-        #: Counters of proxies that are gone (they can't be asked any more).
-        self.kept_stats: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -191,41 +239,30 @@ class Pool:
         assert error is not None
         raise error
 
-    def _live(self) -> list[ProxyConnection]:
-        return [w.connection for w in self.workers if w.connection is not None and w.alive]
+    async def flush(self, *, need_server: bool = True) -> bool:
+        """True once everything recorded so far, by every session, is committed.
 
-    async def flush(self) -> bool:
-        """lspBackoff/flush on every running proxy: True once all their writes are committed."""
-        live = self._live()
-        if not live:
+        ServerDied when no server runs (unless `need_server` is False): the monitor takes that
+        as "the proxy is gone" and decides about a restart before it plans another round.
+        """
+        if need_server and not any(worker.alive for worker in self.workers):
             self.check_exited()
             raise ServerDied("no server is running")
-        return all(await asyncio.gather(*(connection.flush() for connection in live)))
+        self.core.drain()  # answers some session has relayed but not recorded yet
+        return await self.core.flush()
 
     async def stats(self) -> dict[str, int]:
-        """The counters of every proxy of this run, the gone ones' as last fetched."""
-        total = dict(self.kept_stats)
-        for worker in self.workers:
-            connection = worker.connection
-            if connection is None:
-                continue
-            if worker.alive:
-                with contextlib.suppress(ServerDied, TimeoutError, ResponseError):
-                    await connection.stats()
-            for key, value in connection.last_stats.items():
-                total[key] = total.get(key, 0) + value
-        return total
-
-    def keep_stats(self, connection: ProxyConnection) -> None:
-        for key, value in connection.last_stats.items():
-            self.kept_stats[key] = self.kept_stats.get(key, 0) + value
-        connection.last_stats = {}
+        """The counters `lspBackoff/stats` reports: one set for every session of the run."""
+        self.core.drain()
+        return {key: self.core.counters[key] for key in STAT_KEYS}
 
     async def close(self, grace: float = 5.0) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        starting = [w.starting for w in self.workers if w.starting is not None]
+        await asyncio.gather(*starting, return_exceptions=True)
         await asyncio.gather(
             *(w.connection.close(grace) for w in self.workers if w.connection is not None),
             return_exceptions=True,

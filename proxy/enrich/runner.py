@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.session import loop_factory
 from lsp_backoff.tracker import queries
 from lsp_backoff.tracker.errors import LspBackoffError
@@ -84,9 +85,12 @@ class Runner:
         self.symbol_errors = 0
         self.proxy_stats: dict[str, int] = {}
         self.stop = asyncio.Event()
+        # One core for every server: one tracker, one writer, one set of counters (pool.py).
+        self.core = Core.open(self.config)
         self.pool = Pool(
             options.servers,
             self._new_connection,
+            core=self.core,
             command=" ".join(options.server),
             window=options.open_files,
             jobs=options.jobs,
@@ -109,7 +113,9 @@ class Runner:
 
     def _new_connection(self) -> ProxyConnection:
         # The backstop outlives the proxy's own --timeout so that the proxy's answer wins.
-        return ProxyConnection(self.config, self.options.workspace, self.options.timeout + 15)
+        return ProxyConnection(
+            self.config, self.options.workspace, self.options.timeout + 15, core=self.core
+        )
 
     async def revive(self) -> None:
         """A server running again after every one died, or EnrichError."""
@@ -169,7 +175,11 @@ class Runner:
         self._paths = {path.as_uri(): path for path in files}
         if files:
             self._smallest = await asyncio.to_thread(min, files, key=_size)
-        await self.pool.start()
+        try:
+            await self.pool.start()
+        except BaseException:
+            await self.core.close()  # a session that started attached the store's writer
+            raise
         db: sqlite3.Connection | None = None
         monitor: Monitor | None = None
         interrupted = False
@@ -193,10 +203,7 @@ class Runner:
             interrupted = self.stop.is_set()
             if interrupted and monitor is not None:
                 await _bounded(monitor.drain(), INTERRUPT_GRACE, monitor)
-            # A session that ended with its server committed everything first (the counters
-            # then are the last ones fetched).
-            with contextlib.suppress(ServerDied):
-                await self.pool.flush()
+            await self.pool.flush(need_server=False)  # every server may be gone by now
             self.proxy_stats = await self.pool.stats()
             summary = build_summary(
                 db,
@@ -214,6 +221,7 @@ class Runner:
         finally:
             self.progress.close()
             await self.pool.close()
+            await self.core.close()  # every session has ended: commit, stop the writer
             if db is not None:
                 db.close()
         print_summary(summary, as_json=self.options.json, stream=sys.stdout)

@@ -14,9 +14,9 @@ processes and proxy restarts. `--delay S` makes every tracked request take S sec
 
 `--events FILE` appends one JSON line per didOpen, didClose and request about a document
 {"pid", "event": "open" | "close" | "ask" | "outline", "uri", "version" (opens), "open" (asks
-and documentSymbol: was the document open), "count" (documents open now)}: the window tests
-read it. `--open-only` answers a request on a document that is not open with an error, as
-clangd does.
+and documentSymbol: was the document open), "name" (asks), "count" (documents open now)}:
+the window and pool tests read it. `--open-only` answers a request on a document that is not
+open with an error, as clangd does.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ def event(kind: str, uri: str, **fields: Any) -> None:
             handle.write(json.dumps(line) + "\n")
 
 
-def asked(uri: str, kind: str = "ask") -> None:
+def asked(uri: str, kind: str = "ask", name: str = "") -> None:
     """Every request about a document: recorded, and refused on a closed document under
     --open-only."""
-    event(kind, uri, open=uri in OPEN)
+    event(kind, uri, open=uri in OPEN, name=name)
     if options.open_only and uri not in OPEN:
         raise JsonRpcInvalidParams(f"trying to get AST for non-added document {uri}")
 
@@ -124,7 +124,7 @@ def item_for(ls: LanguageServer, uri: str, position: types.Position) -> types.Ca
 async def answer(ls: LanguageServer, method: str, uri: str, position: types.Position) -> Any:
     name = ls.workspace.get_text_document(uri).word_at_position(position)
     log(method, name)
-    asked(uri)
+    asked(uri, name=name)
     if options.delay:
         await asyncio.sleep(options.delay)
     if name.startswith("crash"):
@@ -166,7 +166,7 @@ for _method in (
 @server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
 async def incoming(ls: LanguageServer, params: types.CallHierarchyIncomingCallsParams) -> Any:
     log(types.CALL_HIERARCHY_INCOMING_CALLS, params.item.name)
-    asked(params.item.uri)
+    asked(params.item.uri, name=params.item.name)
     if options.delay:
         await asyncio.sleep(options.delay)
     item = params.item
@@ -176,7 +176,7 @@ async def incoming(ls: LanguageServer, params: types.CallHierarchyIncomingCallsP
 @server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
 async def outgoing(ls: LanguageServer, params: types.CallHierarchyOutgoingCallsParams) -> Any:
     log(types.CALL_HIERARCHY_OUTGOING_CALLS, params.item.name)
-    asked(params.item.uri)
+    asked(params.item.uri, name=params.item.name)
     if options.delay:
         await asyncio.sleep(options.delay)
     item = params.item
