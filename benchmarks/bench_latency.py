@@ -14,6 +14,9 @@ so drift on the machine hits all alike.
 The "writes on" part drives definition requests answering 50 locations each at a fixed rate
 (default 12k edges/s) interleaved with small pings, against direct, ``proxy --no-db`` and
 ``proxy --db TMP``, and says whether ping latency moves beyond the round-to-round noise.
+The "watched files" part sends one ``workspace/didChangeWatchedFiles`` listing 500 changed files
+(100 KB each, on disk) and times the small requests right behind it, next to quiet ones.
+Keystrokes on large documents have their own script: benchmarks/bench_edits.py.
 This is a script, not a test: it prints figures and asserts nothing about them.
 """
 
@@ -106,12 +109,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="another proxy command to measure alongside (e.g. a branch's checkout); "
         "repeatable, shown as proxy2, proxy3, ...",
     )
+    p.add_argument(
+        "--watch-files",
+        type=int,
+        default=500,
+        help="files per didChangeWatchedFiles burst (0 skips that part)",
+    )
+    p.add_argument("--watch-kb", type=int, default=100, help="size of each watched file (KB)")
     p.add_argument("--no-relay", action="store_true", help="skip the naive relay baseline")
     p.add_argument("--quick", action="store_true", help="smoke run: 2 small rounds, < 15 s")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.small, args.large, args.writes_seconds = 2, 300, 3, 0.4
+        args.watch_files = min(args.watch_files, 100)
     return args
 
 
@@ -157,6 +168,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             batch = functools.partial(large_batch, m=args.large, up=up, parse=parse)
             raw = interleave(main, args.rounds, batch, dog)
             result[key] = add_ratios({k: summarize(v) for k, v in raw.items()})
+        if args.watch_files > 0:
+            result["watch"] = watch_phase(args, main, dog, workdir)
         gc.enable()
         if args.writes_seconds > 0:
             result["writes"] = writes_phase(args, sessions, dog, workdir)
@@ -237,6 +250,42 @@ def writes_phase(
     return out
 
 
+def watch_phase(
+    args: argparse.Namespace, sessions: list[Session], dog: Watchdog, workdir: Path
+) -> dict[str, Any]:
+    """Small requests right behind one didChangeWatchedFiles of ``--watch-files`` changes,
+    and quiet ones, per configuration (µs)."""
+    folder = workdir / "watched"
+    folder.mkdir()
+    body = "".join(f"name_{i} = other_{i}\n" for i in range(args.watch_kb * 1024 // 24))
+    uris = []
+    for i in range(args.watch_files):
+        path = folder / f"m{i}.py"
+        path.write_text(body)
+        uris.append(path.as_uri())
+    params = {"changes": [{"uri": uri, "type": 2} for uri in uris]}
+    behind: dict[str, list[list[float]]] = {s.name: [] for s in sessions}
+    quiet: dict[str, list[list[float]]] = {s.name: [] for s in sessions}
+    for r in range(args.rounds):
+        k = r % len(sessions)
+        for s in sessions[k:] + sessions[:k]:
+            first, rest = [], []
+            for _ in range(3):  # three bursts per round and configuration
+                s.notify("workspace/didChangeWatchedFiles", params)
+                pings = small_batch(s, 20)
+                first.append(pings[0])  # the request right behind the notification
+                rest.extend(pings[1:])
+            behind[s.name].append(first)
+            quiet[s.name].append(small_batch(s, 60))
+            dog.tick()
+    return {
+        "files": args.watch_files,
+        "kb": args.watch_kb,
+        "behind_us": {k: summarize(v) for k, v in behind.items()},
+        "quiet_us": {k: summarize(v) for k, v in quiet.items()},
+    }
+
+
 def verdict(on: str, off: str, metric: str, configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     a: list[float] = configs[on][metric]["round_medians"]
     b: list[float] = configs[off][metric]["round_medians"]
@@ -302,6 +351,21 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
     for key, _, _, title in LARGE:
         out += ["", title, head + "  added (per-round range)"]
         out += ratio_rows(res[key], "ms")
+    watch = res.get("watch")
+    if isinstance(watch, dict):
+        out += [
+            "",
+            f"Watched files: a small request right behind one didChangeWatchedFiles of "
+            f"{watch['files']} changed files ({watch['kb']} KB each), and quiet (µs)",
+            f"  {'config':<15}{'behind p50':>11}{'behind p99':>11}{'quiet p50':>11}"
+            f"{'quiet p99':>11}",
+        ]
+        for name, b in watch["behind_us"].items():
+            q = watch["quiet_us"][name]
+            out.append(
+                f"  {name:<15}{b['median']:>11.1f}{b['p99']:>11.1f}{q['median']:>11.1f}"
+                f"{q['p99']:>11.1f}"
+            )
     w = res.get("writes")
     if isinstance(w, dict):
         out += [

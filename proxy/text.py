@@ -1,13 +1,13 @@
 """One document's text, kept so that an edit costs what the edit costs.
 
 A ``Text`` is a list of chunks, each a ``str`` of whole lines (every chunk but the last ends
-with a line terminator), with each chunk's number of line breaks and, built when first needed,
-its own line-start table. An incremental change rebuilds only the chunk or two its range
-touches (``_MAX`` characters at most, unless one line is longer) and copies the list of chunk
-references (one pointer per ~8 KB of text: ~1,300 for 10 MB, a few µs); the first line of every
-chunk is re-added up only when an edit changed a chunk's number of lines. So a keystroke on a
-10 MB file costs about what it costs on a 100 KB one, where rebuilding the string, its line
-table and its hash took 21 ms at 2.3 MB.
+with a line terminator) kept with its number of line breaks and, built when first needed, its
+own line-start table. An incremental change rebuilds only the chunk or two its range touches
+(``_MAX`` characters at most, unless one line is longer) and makes one copy of the list of
+chunk references (one pointer per ~8 KB of text: ~1,300 for 10 MB, a few µs); the first line
+number of every chunk is re-added only when an edit changed a chunk's number of lines. So a
+keystroke on a 10 MB file costs about what it costs on a 100 KB one, where rebuilding the
+string, its line table and its hash took 21 ms at 2.3 MB.
 
 Why not a rope or a piece table: both make the remaining O(text / 8 KB) pointer copy
 O(log n) too, for several times the code, and a piece table's line lookups need a tree of
@@ -146,39 +146,47 @@ def edited(text: Text, changes: list[Any], encoding: str) -> Text:
     return current
 
 
+class _Chunk:
+    """Whole lines of text, with their number of line breaks and (once asked) line starts.
+    Shared by every Text that contains it; what it caches is a fact about its text."""
+
+    __slots__ = ("_starts", "breaks", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.breaks = _breaks(text)
+        self._starts: list[int] | None = None
+
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = _line_starts(self.text)
+        return self._starts
+
+
 class Text:
     """An immutable document text in chunks of whole lines; see the module docstring."""
 
-    __slots__ = ("_breaks", "_chunks", "_firsts", "_hash", "_offsets", "_starts")
+    __slots__ = ("_chunks", "_firsts", "_hash", "_offsets")
 
     def __init__(self, text: str, version: str | None = None) -> None:
         """``version``: the text's digest when the caller has it already (see ``version``)."""
-        self._chunks = [text]
-        self._breaks = [_breaks(text)]
-        self._starts: list[list[int] | None] = [None]
+        self._chunks = [_Chunk(text)]
         self._firsts: list[int] | None = [0]
         self._offsets: list[int] | None = None
         self._hash: str | None = version
 
     @classmethod
-    def _of(
-        cls,
-        chunks: list[str],
-        breaks: list[int],
-        starts: list[list[int] | None],
-        firsts: list[int] | None,
-    ) -> Text:
+    def _of(cls, chunks: list[_Chunk], firsts: list[int] | None) -> Text:
         new = cls.__new__(cls)
-        new._chunks, new._breaks, new._starts, new._firsts = chunks, breaks, starts, firsts
-        new._offsets = None
-        new._hash = None
+        new._chunks, new._firsts, new._offsets, new._hash = chunks, firsts, None, None
         return new
 
     # -- whole text ----------------------------------------------------------------------------
     @property
     def text(self) -> str:
         """The whole text (joined: O(length), for comparisons and hashing only)."""
-        return self._chunks[0] if len(self._chunks) == 1 else "".join(self._chunks)
+        chunks = self._chunks
+        return chunks[0].text if len(chunks) == 1 else "".join(c.text for c in chunks)
 
     def length(self) -> int:
         # Not __len__: an empty text must stay truthy (``open.get(uri) or disk.get(uri)``).
@@ -197,12 +205,14 @@ class Text:
 
     def slice(self, a: int, b: int) -> str:
         """Characters ``a`` to ``b`` of the text, joining only the chunks they lie in."""
-        if len(self._chunks) == 1:
-            return self._chunks[0][a:b]
+        chunks = self._chunks
+        if len(chunks) == 1:
+            return chunks[0].text[a:b]
         offsets = self._offsets_table()
         i = max(bisect_right(offsets, a) - 1, 0)
-        j = min(bisect_right(offsets, b) - 1, len(self._chunks) - 1)
-        return "".join(self._chunks[i : j + 1])[a - offsets[i] : b - offsets[i]]
+        j = min(bisect_right(offsets, b) - 1, len(chunks) - 1)
+        joined = "".join(c.text for c in chunks[i : j + 1])
+        return joined[a - offsets[i] : b - offsets[i]]
 
     def offset_of(self, chunk: int, offset: int) -> int:
         """Offset in the whole text of ``offset`` inside chunk number ``chunk``."""
@@ -212,7 +222,7 @@ class Text:
     def line(self, n: int) -> str | None:
         """The text of line `n` without its terminator, None past the document."""
         span = self._span(n)
-        return None if span is None else self._chunks[span[0]][span[1] : span[2]]
+        return None if span is None else self._chunks[span[0]].text[span[1] : span[2]]
 
     def position(self, position: Any, encoding: str) -> tuple[int, int]:
         """(chunk, offset in it) of an LSP Position dict, clamped to the document as the spec
@@ -222,25 +232,23 @@ class Text:
             return 0, 0
         span = self._span(line)
         if span is None:  # a line past the end means the end of the document
-            return len(self._chunks) - 1, len(self._chunks[-1])
+            return len(self._chunks) - 1, len(self._chunks[-1].text)
         i, start, end = span
-        return i, start + to_index(self._chunks[i][start:end], character, encoding)
+        return i, start + to_index(self._chunks[i].text[start:end], character, encoding)
 
     def _span(self, n: int) -> tuple[int, int, int] | None:
         """(chunk, start, end before the terminator) of line `n`, None past the document."""
         firsts = self._firsts_table()
-        if n < 0 or n > firsts[-1] + self._breaks[-1]:
+        if n < 0 or n > firsts[-1] + self._chunks[-1].breaks:
             return None
         i = bisect_right(firsts, n) - 1
         chunk = self._chunks[i]
-        starts = self._starts[i]
-        if starts is None:
-            starts = self._starts[i] = _line_starts(chunk)
+        starts = chunk.starts()
         k = n - firsts[i]
         if k + 1 == len(starts):
-            return i, starts[k], len(chunk)
+            return i, starts[k], len(chunk.text)
         end = starts[k + 1]
-        end -= 2 if chunk.startswith("\r\n", end - 2) else 1
+        end -= 2 if chunk.text.startswith("\r\n", end - 2) else 1
         return i, starts[k], end
 
     # -- edits ---------------------------------------------------------------------------------
@@ -250,60 +258,58 @@ class Text:
         """The text with the range ``start``..``end`` (LSP Positions, clamped; reversed taken
         as ordered) replaced by ``new``, with the range's (chunk, offset) ends in this text;
         None when that changes nothing."""
-        if len(self._chunks) == 1 and len(self._chunks[0]) > _MAX:
+        if len(self._chunks) == 1 and len(self._chunks[0].text) > _MAX:
             self._cut()
         (i, a), (j, b) = sorted((self.position(start, encoding), self.position(end, encoding)))
         chunks = self._chunks
+        first, last = chunks[i].text, chunks[j].text
         if i == j:
-            if b - a == len(new) and chunks[i][a:b] == new:
+            if b - a == len(new) and first[a:b] == new:
                 return None
-        elif chunks[i][a:] + "".join(chunks[i + 1 : j]) + chunks[j][:b] == new:
+        elif first[a:] + "".join(c.text for c in chunks[i + 1 : j]) + last[:b] == new:
             return None
-        piece = chunks[i][:a] + new + chunks[j][b:]
+        piece = first[:a] + new + last[b:]
         lo, hi = i, j + 1
         # Every chunk but the last ends with a line break, and never with the "\r" of a "\r\n"
         # ("\r" + "\n" is one line break: it must not straddle two chunks).
         while hi < len(chunks) and (
-            not piece.endswith(("\n", "\r")) or (piece[-1] == "\r" and chunks[hi][0] == "\n")
+            not piece.endswith(("\n", "\r")) or (piece[-1] == "\r" and chunks[hi].text[0] == "\n")
         ):
-            piece += chunks[hi]
+            piece += chunks[hi].text
             hi += 1
-        if lo > 0 and piece.startswith("\n") and chunks[lo - 1].endswith("\r"):
+        if lo > 0 and piece.startswith("\n") and chunks[lo - 1].text.endswith("\r"):
             lo -= 1
-            piece = chunks[lo] + piece
-        pieces = _cut(piece) if len(piece) > _MAX else [piece] if piece else []
-        breaks = [_breaks(p) for p in pieces]
+            piece = chunks[lo].text + piece
+        pieces = [
+            _Chunk(p) for p in (_cut(piece) if len(piece) > _MAX else [piece] if piece else [])
+        ]
         firsts = self._firsts
-        if len(pieces) != hi - lo or breaks != self._breaks[lo:hi]:
+        if len(pieces) != hi - lo or any(
+            p.breaks != c.breaks for p, c in zip(pieces, chunks[lo:hi], strict=True)
+        ):
             firsts = None  # line numbers moved: recounted when next needed
-        new_chunks = chunks[:lo] + pieces + chunks[hi:]
+        # One copy of the list of references (copy + slice assignment: no per-item rebuild).
+        new_chunks = chunks.copy()
+        new_chunks[lo:hi] = pieces
         if not new_chunks:
             return Text(""), (i, a), (j, b)
-        text = Text._of(
-            new_chunks,
-            self._breaks[:lo] + breaks + self._breaks[hi:],
-            self._starts[:lo] + [None] * len(pieces) + self._starts[hi:],
-            firsts,
-        )
-        return text, (i, a), (j, b)
+        return Text._of(new_chunks, firsts), (i, a), (j, b)
 
     def _cut(self) -> None:
         """Cut a text that is still one long chunk (as opened or read) before its first edit.
         The content stays the same, so the Text stays the same for everyone holding it."""
-        self._chunks = _cut(self._chunks[0])
-        self._breaks = [_breaks(c) for c in self._chunks]
-        self._starts = [None] * len(self._chunks)
+        self._chunks = [_Chunk(c) for c in _cut(self._chunks[0].text)]
         self._firsts = self._offsets = None
 
     # -- tables --------------------------------------------------------------------------------
     def _firsts_table(self) -> list[int]:
         """The number of every chunk's first line."""
         if self._firsts is None:
-            self._firsts = [0, *accumulate(self._breaks[:-1])]
+            self._firsts = [0, *accumulate(c.breaks for c in self._chunks[:-1])]
         return self._firsts
 
     def _offsets_table(self) -> list[int]:
         """Offset of every chunk's first character, and the text's length last."""
         if self._offsets is None:
-            self._offsets = [0, *accumulate(map(len, self._chunks))]
+            self._offsets = [0, *accumulate(len(c.text) for c in self._chunks)]
         return self._offsets

@@ -98,11 +98,11 @@ def check_same(docs: Documents, expected: str) -> None:
         assert docs.line(URI, n) == expected[start:end], n
     assert docs.line(URI, len(spans)) is None
     doc = docs._open[URI]
-    chunks = doc._chunks
+    chunks = [c.text for c in doc._chunks]
     for chunk, after in itertools.pairwise(chunks):
         # Whole lines only, and a "\r\n" never split between two chunks.
         assert chunk.endswith(("\n", "\r")) and not (chunk.endswith("\r") and after[0] == "\n")
-    assert doc._breaks == [len(ref_lines(c)) - 1 for c in chunks]
+    assert [c.breaks for c in doc._chunks] == [len(ref_lines(c)) - 1 for c in chunks]
 
 
 @settings(max_examples=300, deadline=None)
