@@ -87,6 +87,10 @@ def _line_starts(chunk: str) -> list[int]:
     return starts
 
 
+def _has_break(text: str) -> bool:
+    return "\n" in text or "\r" in text
+
+
 def _cut(text: str) -> list[str]:
     """`text` in chunks of whole lines of about _TARGET characters (a longer line stays one)."""
     pieces = []
@@ -161,6 +165,17 @@ class _Chunk:
         if self._starts is None:
             self._starts = _line_starts(self.text)
         return self._starts
+
+    def typed(self, text: str, at: int, delta: int) -> _Chunk:
+        """This chunk after an edit at `at` that added or removed `delta` characters and no
+        line break (`text`: the result): the same lines, later starts shifted — what typing
+        costs, instead of splitting the chunk into lines again."""
+        new = _Chunk.__new__(_Chunk)
+        new.text, new.breaks, new._starts = text, self.breaks, None
+        if self._starts is not None:
+            k = bisect_right(self._starts, at)
+            new._starts = self._starts[:k] + [s + delta for s in self._starts[k:]]
+        return new
 
 
 class Text:
@@ -269,6 +284,14 @@ class Text:
         elif first[a:] + "".join(c.text for c in chunks[i + 1 : j]) + last[:b] == new:
             return None
         piece = first[:a] + new + last[b:]
+        # Typing inside one line: the chunk keeps its lines. (A deletion between a "\r" and a
+        # "\n" does not: they become one "\r\n".)
+        typing = i == j and len(piece) <= _MAX and not _has_break(new + first[a:b])
+        end = a + len(new)
+        if typing and not (a and first[a - 1] == "\r" and piece[end : end + 1] == "\n"):
+            new_chunks = chunks.copy()
+            new_chunks[i] = chunks[i].typed(piece, a, len(new) - (b - a))
+            return Text._of(new_chunks, self._firsts), (i, a), (j, b)
         lo, hi = i, j + 1
         # Every chunk but the last ends with a line break, and never with the "\r" of a "\r\n"
         # ("\r" + "\n" is one line break: it must not straddle two chunks).
