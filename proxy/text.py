@@ -154,12 +154,21 @@ class _Chunk:
     """Whole lines of text, with their number of line breaks and (once asked) line starts.
     Shared by every Text that contains it; what it caches is a fact about its text."""
 
-    __slots__ = ("_starts", "breaks", "text")
+    __slots__ = ("_breaks", "_starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.breaks = _breaks(text)
+        self._breaks: int | None = None
         self._starts: list[int] | None = None
+
+    @property
+    def breaks(self) -> int:
+        """Line breaks in the chunk; counted when first needed (a file read from disk and
+        never looked into costs nothing)."""
+        if self._breaks is None:
+            starts = self._starts
+            self._breaks = _breaks(self.text) if starts is None else len(starts) - 1
+        return self._breaks
 
     def starts(self) -> list[int]:
         if self._starts is None:
@@ -171,7 +180,7 @@ class _Chunk:
         line break (`text`: the result): the same lines, later starts shifted — what typing
         costs, instead of splitting the chunk into lines again."""
         new = _Chunk.__new__(_Chunk)
-        new.text, new.breaks, new._starts = text, self.breaks, None
+        new.text, new._breaks, new._starts = text, self._breaks, None
         if self._starts is not None:
             k = bisect_right(self._starts, at)
             new._starts = self._starts[:k] + [s + delta for s in self._starts[k:]]
@@ -253,13 +262,15 @@ class Text:
 
     def _span(self, n: int) -> tuple[int, int, int] | None:
         """(chunk, start, end before the terminator) of line `n`, None past the document."""
-        firsts = self._firsts_table()
-        if n < 0 or n > firsts[-1] + self._chunks[-1].breaks:
+        if n < 0:
             return None
+        firsts = self._firsts_table()
         i = bisect_right(firsts, n) - 1
         chunk = self._chunks[i]
         starts = chunk.starts()
         k = n - firsts[i]
+        if k >= len(starts):  # past the last line (every other chunk holds its lines)
+            return None
         if k + 1 == len(starts):
             return i, starts[k], len(chunk.text)
         end = starts[k + 1]
