@@ -78,6 +78,7 @@ demo: $(BIN)/.demo-installed
 
 bench: install
 	$(BIN)/python benchmarks/bench_latency.py
+	$(BIN)/python benchmarks/bench_edits.py
 	$(BIN)/python benchmarks/bench_enrich.py
 
 clean:

@@ -210,8 +210,8 @@ def report(res: dict[str, Any]) -> str:
         out += ["", f"{label}: {r['bytes'] / 1e6:.2f} MB, {r['lines']} lines"]
         out.append(
             f"  {'config':<8}{'CPU/edit':>10}{'wall/edit':>11}"
-            f"{'def p50':>10}{'def p99':>10}{'added p50':>11}"
-            f"{'ping p50':>10}{'ping p99':>10}{'CPU/burst':>11}"
+            f"{'def p50':>11}{'def p99':>11}{'added p50':>12}"
+            f"{'ping p50':>11}{'ping p99':>11}{'CPU/burst':>11}"
         )
         for name, b in r["bursts"].items():
             t = r["typing"][name]
@@ -220,8 +220,8 @@ def report(res: dict[str, Any]) -> str:
             burst = "-" if b["cpu_us_per_burst"] is None else f"{b['cpu_us_per_burst']:.0f}"
             out.append(
                 f"  {name:<8}{cpu:>10}{t['wall_us_per_edit']:>11.1f}"
-                f"{d['median']:>10.1f}{d['p99']:>10.1f}{d['added_median']:>+11.1f}"
-                f"{p['median']:>10.1f}{p['p99']:>10.1f}{burst:>11}"
+                f" {d['median']:>10.1f} {d['p99']:>10.1f} {d['added_median']:>+11.1f}"
+                f" {p['median']:>10.1f} {p['p99']:>10.1f}{burst:>11}"
             )
     out += [
         "",

@@ -297,7 +297,8 @@ class Text:
         piece = first[:a] + new + last[b:]
         # Typing inside one line: the chunk keeps its lines. (A deletion between a "\r" and a
         # "\n" does not: they become one "\r\n".)
-        typing = i == j and len(piece) <= _MAX and not _has_break(new + first[a:b])
+        # (Not when it empties the chunk: an empty chunk is dropped below.)
+        typing = i == j and 0 < len(piece) <= _MAX and not _has_break(new + first[a:b])
         end = a + len(new)
         if typing and not (a and first[a - 1] == "\r" and piece[end : end + 1] == "\n"):
             new_chunks = chunks.copy()
@@ -307,7 +308,7 @@ class Text:
         # Every chunk but the last ends with a line break, and never with the "\r" of a "\r\n"
         # ("\r" + "\n" is one line break: it must not straddle two chunks).
         while hi < len(chunks) and (
-            not piece.endswith(("\n", "\r")) or (piece[-1] == "\r" and chunks[hi].text[0] == "\n")
+            not piece.endswith(("\n", "\r")) or (piece[-1] == "\r" and chunks[hi].text[:1] == "\n")
         ):
             piece += chunks[hi].text
             hi += 1
