@@ -52,6 +52,7 @@ class Sink(Protocol):
     def withdraw_placeholder(
         self, symbol: str, operation: str, kind: str, detail_prefix: str
     ) -> None: ...
+    def forget_document(self, uri: str) -> None: ...
 
 
 class Outcomes:
@@ -226,3 +227,9 @@ class Outcomes:
             return
         text = error.get("message", "") if isinstance(error, dict) else str(error)
         self.failure(symbol, operation, f"error {code}: {text}", code in TRANSIENT_CODES)
+
+    def forget_document(self, uri: str) -> None:
+        """The file was deleted: nothing of it stays, in memory or in the graph."""
+        self.tracker.invalidate(uri)
+        self._reported.pop(uri, None)
+        self.sink.forget_document(uri)

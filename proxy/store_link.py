@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -182,6 +182,18 @@ class StoreLink:
             self._hold(
                 lambda store: store.withdraw_placeholder(symbol, operation, kind, detail_prefix)
             )
+
+    def forget_document(self, uri: str) -> None:
+        if self.store is not None:
+            self.store.forget_document(uri)
+        else:
+            self._hold(lambda store: store.forget_document(uri))
+
+    def rearm(self, uri: str, names: Collection[str], operations: Collection[str]) -> None:
+        if self.store is not None:
+            self.store.rearm(uri, names, operations)
+        else:
+            self._hold(lambda store: store.rearm(uri, names, operations))
 
     def _replay_failure(self, store: GraphStore, state: FailureState) -> None:
         # Decided before the stored states arrived: written now, and again once they are

@@ -2,7 +2,9 @@
 
 Runs as deferred work after the notification has been forwarded (see ``Router.defer``).
 Invalidation (issue 3): didChange, didOpen or didSave with different text, a didClose that
-drops unsaved edits, and workspace/didChangeWatchedFiles re-arm every symbol of the document.
+drops unsaved edits, and workspace/didChangeWatchedFiles re-arm every symbol of the document;
+a watched file reported Deleted leaves the graph (its symbols, rows, failure state, and the
+answers of other symbols pointing into it: ``Outcomes.forget_document``).
 A didOpen of a file the proxy has not read is not compared with the disk (no reads here): the
 content hash every failure state carries decides at the next request instead. Whatever needs a
 file's text asks the read gate (``later``) and runs once it has been read off the loop.
@@ -21,6 +23,9 @@ from lsp_backoff.proxy import messages as msg
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.outcomes import Outcomes
 
+#: FileChangeType.Deleted (spec 3.17, workspace/didChangeWatchedFiles).
+FILE_DELETED = 3
+
 #: ``later(uri, fn)``: run ``fn`` once the file behind ``uri`` has been read off the loop.
 Later = Callable[[str, Callable[[], None]], None]
 
@@ -36,7 +41,11 @@ def document_event(
         changes = params.get("changes")
         for change in changes if isinstance(changes, list) else ():
             if isinstance(change, dict) and isinstance(change.get("uri"), str):
-                _watched(change["uri"], docs, outcomes, later)
+                if change.get("type") == FILE_DELETED:
+                    docs.file_changed(change["uri"])
+                    outcomes.forget_document(change["uri"])  # nothing left to read
+                else:
+                    _watched(change["uri"], docs, outcomes, later)
         return
     doc = params.get("textDocument")
     if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):

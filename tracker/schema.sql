@@ -300,3 +300,9 @@ JOIN document AS d ON d.id = s.document
 JOIN operation AS o ON o.id = p.operation
 LEFT JOIN edge AS e ON e.symbol = p.symbol AND e.operation = p.operation
 LEFT JOIN document AS t ON t.id = e.document;
+
+-- version: 3
+-- Symbols by name: the name rule of cross-file staleness (tracker/staleness.py) looks up the
+-- symbols a changed document's old or new text mentions.
+
+CREATE INDEX symbol_by_name ON symbol (name);

@@ -16,10 +16,11 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from lsp_backoff.tracker import staleness
 from lsp_backoff.tracker import store_sql as sql
 from lsp_backoff.tracker.errors import StoreError
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
@@ -222,6 +223,17 @@ class GraphStore:
         """Delete a placeholder whose detail starts with ``detail_prefix``: the inference
         it recorded no longer holds, so the pair lacks data again."""
         self._put(sql.withdraw_op(symbol, operation, kind, detail_prefix))
+
+    def forget_document(self, uri: str) -> None:
+        """The document left the workspace: its symbols, rows and failure state go, and so
+        does every (symbol, operation) elsewhere with an edge into it (tracker.staleness)."""
+        self._put(staleness.forget_document_op(uri))
+
+    def rearm(self, uri: str, names: Collection[str], operations: Collection[str]) -> None:
+        """The document changed and its old or new text mentions `names`: answers pointing
+        into it, and those of symbols elsewhere with those names for `operations`, stop
+        counting (tracker.staleness)."""
+        self._put(staleness.rearm_op(uri, names, operations))
 
     def _put(self, op: Op) -> None:
         if not op or self._closed or self._fatal is not None:

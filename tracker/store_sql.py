@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lsp_backoff.tracker.model import OPERATIONS, FailureState, SymbolRef, Target
+from lsp_backoff.tracker.staleness import stale_targets
 
 #: Where a symbol row came from (``put_symbols``' ``source``); stored as its index.
 SOURCES = ("request", "document_symbol", "workspace_symbol")
@@ -154,7 +155,15 @@ def _statement(sql: str, params: tuple[Any, ...]) -> Step:
 
 
 def document_op(uri: str, version: str, now: float) -> Op:
-    return (_statement(UPSERT_DOCUMENT, (uri, version, now)),)
+    # A new version first applies the target rule (tracker.staleness): answers elsewhere that
+    # point into the old content stop counting.
+    def step(conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT id, version FROM document WHERE uri = ?", (uri,)).fetchone()
+        if row is not None and row[1] is not None and row[1] != version:
+            stale_targets(conn, row[0])
+        conn.execute(UPSERT_DOCUMENT, (uri, version, now))
+
+    return (step,)
 
 
 def symbols_op(symbols: Sequence[SymbolRef], source: str, now: float) -> Op:

@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import sqlite3
 from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import watchfiles
 
-from .files import list_files
+from .files import _wanted, list_files
 from .watch_changes import Batch, ChangeSet, keep_event
 
 log = logging.getLogger("lsp_backoff.enrich.watch")
@@ -143,3 +146,31 @@ def _read(path: Path) -> str | None:
     except OSError as exc:
         log.warning("enrich --watch: cannot read %s: %s", path, exc)
         return None
+
+
+def gone_documents(
+    db: sqlite3.Connection,
+    root: Path,
+    listed: Collection[Path],
+    include: Sequence[str] = (),
+) -> list[str]:
+    """URIs of documents of this workspace the graph holds but the listing no longer has: a
+    file deleted or renamed since, or one the rules now leave out (ignored, excluded) although
+    its name is a source file's. A file the listing never took (a README an editor opened into
+    the same database) is no business of enrich's and stays."""
+    root = root.resolve()
+    prefix = root.as_uri() + "/"
+    listed_uris = {path.as_uri() for path in listed}
+    # The `documents` view or table: documents whose content the proxy recorded.
+    rows = db.execute(
+        "SELECT uri FROM documents WHERE substr(uri, 1, length(?1)) = ?1 ORDER BY uri", (prefix,)
+    )
+    gone = []
+    for (uri,) in rows:
+        if uri in listed_uris:
+            continue
+        path = Path(url2pathname(urlsplit(uri).path))
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
+        if not path.is_file() or (rel and _wanted(rel, include, ())):
+            gone.append(uri)
+    return gone
