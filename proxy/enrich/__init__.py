@@ -105,6 +105,12 @@ def add_command(
         metavar="SECONDS",
         help="do not wait longer than this for one symbol in backoff (default: 60)",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running after the first pass: watch the workspace, tell the server what "
+        "changed and ask again what went stale, until Ctrl-C",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     before = list(parser._actions)
     add_proxy_options(parser)
@@ -190,6 +196,7 @@ def build_options(args: argparse.Namespace) -> EnrichOptions:
         json=args.json,
         open_files=args.open_files,
         servers=auto_servers() if args.servers == "auto" else args.servers,
+        watch=args.watch,
     )
 
 

@@ -59,6 +59,11 @@ def parse_time(value: str | None) -> float | None:
 
 
 class Monitor:
+    #: The asker it builds (watch_run.py's holds its questions while a change is applied).
+    asker_class: type[Asker] = Asker
+    #: False: the run ends once nothing is missing. True (`enrich --watch`): `_idle` waits.
+    watching = False
+
     def __init__(
         self,
         session: Session,
@@ -88,7 +93,7 @@ class Monitor:
         self.uri_prefix = uri_prefix
         self.clock = clock
         self.wall = wall
-        self.asker = Asker(session, clock)
+        self.asker = self.asker_class(session, clock)
         self.counts = self.asker.counts
         self.asked = self.asker.asked
         self.seen: set[tuple[str, str]] = set()
@@ -108,7 +113,7 @@ class Monitor:
                 # tells whether a new server is needed (a death's failure may have been the
                 # last thing left: then the run is over, no restart).
                 settled, _, _ = self._plan(await self._fetch(), self.asker.seq)
-                if settled.done:
+                if settled.done and not self.watching:
                     self.last = settled
                     break
                 await self.session.revive()
@@ -119,11 +124,17 @@ class Monitor:
             self.counts.rounds += 1
             self.progress.requests(len(self.seen), len(self.seen) - self.last.missing, self.counts)
             if self.last.done:
-                break
+                if not await self._idle(stop):
+                    break
+                continue
             await self._pause(stop)
         if not stop.is_set():
             await self.drain()
         return self.last
+
+    async def _idle(self, stop: asyncio.Event) -> bool:
+        """Nothing is missing: True to go on with another round (watch mode), False to end."""
+        return False
 
     async def _pause(self, stop: asyncio.Event) -> None:
         """Wait one interval, or less when every request in flight has been answered."""

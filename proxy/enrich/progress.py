@@ -37,7 +37,15 @@ class Progress(Protocol):
     def file_done(self) -> None: ...
     def requests(self, total: int, done: int, counts: _Counts) -> None: ...
     def note(self, message: str) -> None: ...
+    def watching(self, changed: int, waiting: int, pending: int) -> None: ...
     def close(self) -> None: ...
+
+
+def watching_line(changed: int, waiting: int, pending: int) -> str:
+    """`enrich --watch`'s live state: files changed (applied, and seen but not yet applied)
+    and the symbol operations the graph still misses."""
+    queued = f" (+{waiting} to apply)" if waiting else ""
+    return f"watching: {changed} files changed{queued}, {pending} symbol operations pending"
 
 
 class PlainProgress:
@@ -50,6 +58,7 @@ class PlainProgress:
         self._files_done = 0
         self._last_line = float("-inf")
         self._started = clock()
+        self._watching = ""
 
     def _print(self, text: str) -> None:
         print(f"lsp-backoff enrich: {text}", file=self.stream, flush=True)
@@ -81,6 +90,12 @@ class PlainProgress:
     def note(self, message: str) -> None:
         self._print(message)
 
+    def watching(self, changed: int, waiting: int, pending: int) -> None:
+        line = watching_line(changed, waiting, pending)
+        if line != self._watching:  # one line per state, not one per idle round
+            self._watching = line
+            self._print(line)
+
     def close(self) -> None:
         return None
 
@@ -102,6 +117,7 @@ class BarProgress:
         self._progress.start()
         self._files: TaskID | None = None
         self._requests: TaskID | None = None
+        self._watch: TaskID | None = None
 
     def files(self, total: int) -> None:
         self._files = self._progress.add_task("files", total=total, extra="")
@@ -118,6 +134,13 @@ class BarProgress:
 
     def note(self, message: str) -> None:
         self._progress.console.print(message)
+
+    def watching(self, changed: int, waiting: int, pending: int) -> None:
+        """One live line (no bar: watching has no end)."""
+        line = watching_line(changed, waiting, pending)
+        if self._watch is None:
+            self._watch = self._progress.add_task(line, total=None, extra="")
+        self._progress.update(self._watch, description=line)
 
     def close(self) -> None:
         self._progress.stop()

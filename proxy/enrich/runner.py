@@ -37,6 +37,8 @@ from .monitor import Monitor
 from .pool import EnrichError, Pool
 from .progress import Progress, make_progress
 from .summary import build_summary, exit_status, print_summary
+from .watch_plan import Planner
+from .watch_run import WatchLoop, WatchMonitor, forget_gone, pool_servers, registering
 from .window import Work
 
 __all__ = ["EnrichError", "EnrichOptions", "Runner", "run_enrich"]
@@ -71,6 +73,8 @@ class EnrichOptions:
     #: Documents open at once per server; 0: every document stays open once opened.
     open_files: int = DEFAULT_OPEN_FILES
     servers: int = 1
+    #: Keep running after the first pass, applying every change to the workspace (watch_run.py).
+    watch: bool = False
 
 
 class Runner:
@@ -87,6 +91,9 @@ class Runner:
         self.stop = asyncio.Event()
         # One core for every server: one tracker, one writer, one set of counters (pool.py).
         self.core = Core.open(self.config)
+        #: What each file was told as (`--watch` only): the watch loop plans changes from it.
+        self.planner: Planner | None = Planner(keep_open=False) if options.watch else None
+        read = _read_text if self.planner is None else registering(_read_text, self.planner)
         self.pool = Pool(
             options.servers,
             self._new_connection,
@@ -94,7 +101,7 @@ class Runner:
             command=" ".join(options.server),
             window=options.open_files,
             jobs=options.jobs,
-            read=_read_text,
+            read=read,
             delays=RESTART_DELAYS,
             progress=self.progress,
             settle=self._settle,
@@ -183,11 +190,24 @@ class Runner:
         db: sqlite3.Connection | None = None
         monitor: Monitor | None = None
         interrupted = False
+        watch = None
+        if self.planner is not None:
+            watch = WatchLoop(
+                self.options.workspace,
+                self.planner,
+                pool_servers(self),
+                include=self.options.include,
+                exclude=self.options.exclude,
+                jobs=self.options.jobs,
+                progress=self.progress,
+            )
+            watch.start(self.stop)  # before the first pass: changes meanwhile are not missed
         try:
             await self._phase1(files)
             await self.pool.flush()
             db = queries.connect(self.options.db)
-            monitor = Monitor(
+            await forget_gone(self, db, files)
+            monitor = (WatchMonitor if watch is not None else Monitor)(
                 self,
                 db,
                 self.options.operations,
@@ -198,7 +218,9 @@ class Runner:
                 progress=self.progress,
                 uri_prefix=self.options.workspace.as_uri() + "/",
             )
-            if not self.stop.is_set():
+            if isinstance(monitor, WatchMonitor) and watch is not None:
+                await watch.run(monitor, self.stop)  # until Ctrl-C
+            elif not self.stop.is_set():
                 await monitor.run(self.stop)
             interrupted = self.stop.is_set()
             if interrupted and monitor is not None:

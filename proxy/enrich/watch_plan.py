@@ -11,7 +11,8 @@ the servers so far (`Tracked` per file), a :class:`Plan` says
 - which files left the workspace (`gone`: their symbols, edges and failure state leave the graph);
 - for cross-file staleness, the documents whose content changed (`changed`: an edge whose target
   lies in one of them no longer counts as current) and the names their old or new text mentions
-  (`mentioned`: symbols elsewhere with those names are asked again for STALE_OPERATIONS).
+  (`mentions`, per file: symbols elsewhere with those names are asked again for
+  STALE_OPERATIONS).
 
 A file whose content hash is unchanged (a formatter that changed nothing, a `touch`, a checkout
 of the same content) costs nothing. The planner does no I/O and keeps no clock: it only updates
@@ -68,10 +69,15 @@ class Plan:
     relist: list[Path] = field(default_factory=list)
     gone: list[Path] = field(default_factory=list)
     changed: list[Path] = field(default_factory=list)  # relist's changed files, and gone
-    mentioned: frozenset[str] = frozenset()
+    #: Per changed, created or gone file: the names its old or new text mentions.
+    mentions: dict[Path, frozenset[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.notifications)
+
+    @property
+    def mentioned(self) -> frozenset[str]:
+        return frozenset().union(*self.mentions.values())
 
 
 class Planner:
@@ -89,10 +95,16 @@ class Planner:
         """The first pass opened (or read) `path` with `text` as version 1."""
         self.files[path] = Tracked(content_hash(text), mentioned_names(text), 1, is_open)
 
+    def reopened(self, path: Path) -> None:
+        """A restarted server got `path` opened anew (version 1, the text on disk then). Its
+        digest stays: if that text differs, the next plan still sees the change."""
+        tracked = self.files.get(path)
+        if tracked is not None:
+            tracked.version, tracked.is_open = 1, True
+
     def plan(self, observed: Iterable[Observed]) -> Plan:
         plan = Plan()
         events: list[dict[str, Any]] = []
-        mentioned: set[str] = set()
         for item in observed:
             path, uri = item.path, item.path.as_uri()
             before = self.files.get(path)
@@ -107,13 +119,13 @@ class Planner:
                 events.append({"uri": uri, "type": DELETED})
                 plan.gone.append(path)
                 plan.changed.append(path)
-                mentioned |= before.names
+                plan.mentions[path] = before.names
                 continue
             digest = content_hash(item.text)
             if before is not None and before.digest == digest:
                 continue  # touched, or rewritten with the same content
             names = mentioned_names(item.text)
-            mentioned |= names
+            plan.mentions[path] = names
             if before is None:
                 self.files[path] = Tracked(digest, names, 1, self.keep_open)
                 if self.keep_open:
@@ -123,7 +135,7 @@ class Planner:
                     )
                 events.append({"uri": uri, "type": CREATED})
             else:
-                mentioned |= before.names
+                plan.mentions[path] = names | before.names
                 before.digest, before.names = digest, names
                 if before.is_open:
                     before.version += 1
@@ -133,7 +145,6 @@ class Planner:
             plan.relist.append(path)
         if events:
             plan.notifications.append(("workspace/didChangeWatchedFiles", {"changes": events}))
-        plan.mentioned = frozenset(mentioned)
         return plan
 
 

@@ -1,0 +1,315 @@
+"""`enrich --watch` end to end: after the first pass, changes are told, re-listed and re-asked.
+
+The loop (`WatchLoop.run`) takes what the watcher gathered (watch.py), resolves it off the event
+loop, plans it (watch_plan.py) and applies the plan *between* requests, never across one:
+1. the monitor is held — its rounds wait, its queued questions are dropped unsent (the next
+   round plans them again from the graph as it is then), and the requests in flight finish and
+   are recorded — so no answer given before the change can be recorded after it as current;
+2. the servers are told (one didChangeWatchedFiles; didChange to a server that has a changed
+   file open; a Deleted file leaves the graph in the proxy, as it does for an editor's);
+3. changed and created files have their symbols listed again;
+4. the cross-file rules run for every changed, created or deleted file (tracker/staleness.py:
+   answers pointing into it, and symbols elsewhere named in its old or new text, lose their
+   data), and the monitor forgets its verdicts on pairs that had data (they may be asked anew);
+5. the monitor is released and woken: its next round asks whatever the change made missing.
+
+`WatchMonitor` is the monitor that keeps running when nothing is missing, waiting for a change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .asking import Asker
+from .client import ServerDied
+from .monitor import Monitor
+from .watch import Watcher, gone_documents, resolve
+from .watch_changes import ChangeSet
+from .watch_plan import DELETED, STALE_OPERATIONS, Plan, Planner
+from .window import Reader
+
+
+class _Either:
+    """Looks like an asyncio.Event to the asker (`is_set`): set when either one is."""
+
+    def __init__(self, first: asyncio.Event, second: asyncio.Event) -> None:
+        self.first, self.second = first, second
+
+    def is_set(self) -> bool:
+        return self.first.is_set() or self.second.is_set()
+
+
+class WatchAsker(Asker):
+    """The asker, plus `hold`: while set, questions not sent yet are dropped as on a stop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.hold = asyncio.Event()
+        self._run_stop = asyncio.Event()
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def stop(self) -> _Either:
+        return _Either(self._run_stop, self.hold)
+
+    @stop.setter
+    def stop(self, value: asyncio.Event) -> None:
+        self._run_stop = value
+
+
+class WatchMonitor(Monitor):
+    """A monitor that never ends on its own: with nothing missing it waits for `wake`."""
+
+    asker_class = WatchAsker
+    watching = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wake = asyncio.Event()
+        self._gate = asyncio.Lock()
+        self.on_idle: Callable[[], None] = lambda: None
+
+    async def _round(self) -> Any:
+        async with self._gate:  # never while a change is being applied
+            return await super()._round()
+
+    async def _idle(self, stop: asyncio.Event) -> bool:
+        self.on_idle()
+        waiters = {asyncio.ensure_future(e.wait()) for e in (stop, self.wake)}
+        waiters.add(asyncio.ensure_future(self.session.connection.exited.wait()))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self.wake.clear()
+        return not stop.is_set()
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """No request of the monitor is in flight or sent while the body runs."""
+        async with self._gate:
+            asker = self.asker
+            assert isinstance(asker, WatchAsker)
+            asker.hold.set()
+            try:
+                await asker.drain()  # queued ones return unsent; sent ones are answered
+                yield
+            finally:
+                asker.hold.clear()
+        self.wake.set()
+
+    def forget_settled(self) -> None:
+        """Verdicts on pairs that had data go: if a change re-armed them they are asked anew.
+        Pairs still missing keep theirs (errors count toward the backoff; stuck stays stuck)."""
+        stuck = self.last.stuck
+        for key in [k for k, r in self.asked.items() if r.outcome != "error" and k not in stuck]:
+            del self.asked[key]
+        # The progress total counts from this change on (symbol keys move with every edit: a
+        # set of every key ever seen would only grow for as long as the watch runs).
+        self.seen.clear()
+
+
+class Servers:
+    """What the loop needs from the run: tell the servers, list symbols, reach the graph."""
+
+    def __init__(
+        self,
+        notify: Callable[[str, dict[str, Any]], None],
+        outline: Callable[[Path], Awaitable[None]],
+        flush: Callable[[], Awaitable[Any]],
+        rearm: Callable[[str, frozenset[str]], None],
+        changed: Callable[[Path, str], None] = lambda path, text: None,
+    ) -> None:
+        self.notify, self.outline, self.flush, self.rearm = notify, outline, flush, rearm
+        #: A file's new text, for servers that have it open (the planner's didChange is for
+        #: files it keeps open itself; a pool's windows open and close files on their own).
+        self.changed = changed
+
+
+def pool_servers(runner: Any) -> Servers:
+    """The servers of `runner`'s pool (pool.py, window.py) as the watch loop sees them.
+
+    Every running server gets the notifications. A changed file a window has open (with
+    `--open-files 0` every opened file stays open) gets its new text there as a didChange at
+    that window's next version; re-listing goes through the windows like the first pass."""
+    pool = runner.pool
+
+    def live() -> list[Any]:
+        return [w.connection for w in pool.workers if w.alive and w.connection is not None]
+
+    def notify(method: str, params: dict[str, Any]) -> None:
+        for connection in live():
+            connection.notify(method, params)
+
+    def changed(path: Path, text: str) -> None:
+        uri = path.as_uri()
+        for worker in pool.workers:
+            window, connection = worker.window, worker.connection
+            doc = window.open.get(uri)
+            if doc is None or not doc.sent or connection is None or not worker.alive:
+                continue
+            version = window.versions[uri] = window.versions.get(uri, 0) + 1
+            params = {"textDocument": {"uri": uri, "version": version}}
+            connection.notify(
+                "textDocument/didChange", {**params, "contentChanges": [{"text": text}]}
+            )
+
+    async def outline(path: Path) -> None:
+        while not runner.stop.is_set():
+            try:
+                await pool.submit(path, functools.partial(runner._outline, path))
+                return
+            except ServerDied:
+                continue  # asked again on a server that runs (restarted or another)
+
+    def rearm(uri: str, names: frozenset[str]) -> None:
+        # Every session's core writes the same file; one of them applies the rules.
+        connections = live()
+        if connections:
+            connections[0].core.store.rearm(uri, names, STALE_OPERATIONS)
+
+    return Servers(notify, outline, pool.flush, rearm, changed)
+
+
+def registering(read: Reader, planner: Planner) -> Reader:
+    """`read` (the windows' reader for didOpen) that also tells the planner each file's text
+    the first time the servers get it: later texts are the watch loop's to compare."""
+
+    async def read_and_register(path: Path) -> str | None:
+        text = await read(path)
+        if text is not None and path not in planner.files:
+            planner.seen(path, text, is_open=False)
+        return text
+
+    return read_and_register
+
+
+async def forget_gone(runner: Any, db: sqlite3.Connection, files: Sequence[Path]) -> None:
+    """Documents of this workspace the graph holds but the listing no longer has leave the
+    graph: told to every server's proxy as an editor would tell it (Deleted watched files)."""
+    root, include = runner.options.workspace, runner.options.include
+    gone = await asyncio.to_thread(gone_documents, db, root, files, include)
+    servers = pool_servers(runner)
+    for start in range(0, len(gone), 1000):  # bounded messages, however many are gone
+        changes = [{"uri": uri, "type": DELETED} for uri in gone[start : start + 1000]]
+        servers.notify("workspace/didChangeWatchedFiles", {"changes": changes})
+    if gone:
+        await runner.pool.flush()
+
+
+class WatchLoop:
+    def __init__(
+        self,
+        root: Path,
+        planner: Planner,
+        servers: Servers,
+        *,
+        include: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+        changes: ChangeSet | None = None,
+        jobs: int = 8,
+        progress: Any = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.planner = planner
+        self.monitor: WatchMonitor | None = None
+        self.servers = servers
+        self.include, self.exclude = include, exclude
+        self.changes = changes if changes is not None else ChangeSet()
+        self.jobs = jobs
+        self.progress = progress
+        #: Files whose change has been applied, over the whole run (the progress line's N).
+        self.files_changed = 0
+        self.batches = 0
+        #: Set after each applied batch (tests and the freshness benchmark wait on it).
+        self.applied = asyncio.Event()
+        self.watcher = Watcher(self.root, self.changes, self._known)
+        self._watching: asyncio.Task[None] | None = None
+
+    def _known(self) -> set[str]:
+        prefix = len(str(self.root)) + 1
+        return {str(path)[prefix:] for path in self.planner.files}
+
+    def report(self) -> None:
+        if self.progress is not None and self.monitor is not None:
+            self.progress.watching(self.files_changed, len(self.changes), self.monitor.last.missing)
+
+    def start(self, stop: asyncio.Event) -> None:
+        """Start watching (before the first pass: what changes meanwhile is not missed)."""
+        self._watching = asyncio.create_task(self.watcher.run(stop))
+
+    async def run(self, monitor: WatchMonitor, stop: asyncio.Event) -> None:
+        """Until `stop`: the monitor's rounds, and each batch of changes applied between them.
+        Changes made while a batch is applied gather into the next one."""
+        self.monitor = monitor
+        monitor.on_idle = self.report
+        if self._watching is None:
+            self.start(stop)
+        rounds = asyncio.ensure_future(monitor.run(stop))
+        try:
+            while not stop.is_set() and not rounds.done():
+                await _first(stop.wait(), self.changes.ready.wait(), rounds)
+                if self.changes.ready.is_set() and not stop.is_set() and not rounds.done():
+                    await self.apply()
+            await rounds  # its error (a server that cannot be restarted) ends the run
+        finally:
+            stop.set()  # the watcher ends too, whatever ended this loop
+            watching = [t for t in (self._watching, rounds) if t is not None]
+            await asyncio.gather(*watching, return_exceptions=True)
+
+    async def apply(self) -> Plan:
+        batch = self.changes.take()
+        known = set(self.planner.files)
+        observed = await asyncio.to_thread(
+            resolve, self.root, batch, known, self.include, self.exclude
+        )
+        plan = self.planner.plan(observed)
+        monitor = self.monitor
+        assert monitor is not None
+        if plan:
+            async with monitor.held():
+                for method, params in plan.notifications:
+                    self.servers.notify(method, params)
+                for item in observed:
+                    if item.text is not None and item.path in plan.relist:
+                        self.servers.changed(item.path, item.text)
+                await self._outline(plan.relist)
+                await self.servers.flush()  # the proxy has recorded the new versions
+                for path, names in plan.mentions.items():
+                    self.servers.rearm(path.as_uri(), names)
+                await self.servers.flush()
+                monitor.forget_settled()
+            self.files_changed += len(set(plan.changed) | set(plan.relist))
+        self.batches += 1
+        # No progress line here: the monitor's next round tells what is pending, once idle.
+        self.applied.set()
+        return plan
+
+    async def _outline(self, paths: list[Path]) -> None:
+        semaphore = asyncio.Semaphore(self.jobs)
+
+        async def one(path: Path) -> None:
+            async with semaphore:
+                await self.servers.outline(path)
+
+        await asyncio.gather(*(one(path) for path in paths))
+
+
+async def _first(*awaitables: Awaitable[Any]) -> None:
+    """Wait until one is done. Futures passed in go on running; the waiters made here stop."""
+    given = [a for a in awaitables if isinstance(a, asyncio.Future)]
+    made = [asyncio.ensure_future(a) for a in awaitables if not isinstance(a, asyncio.Future)]
+    try:
+        await asyncio.wait([*given, *made], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in made:
+            waiter.cancel()
+
+
+__all__ = ["STALE_OPERATIONS", "WatchLoop", "WatchMonitor"]
