@@ -80,7 +80,11 @@ def build(root: Path) -> Installed:
     # and a fresh one per build costs a minute on a busy machine. Without isolation the wheel
     # is still built from the unpacked sdist, so the sdist is tested too.
     build = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(tree)]
-    done = subprocess.run(build, capture_output=True, text=True, cwd=root, timeout=600)
+    # The build and the install get a user's environment too: tests/conftest.py put the
+    # checkout on PYTHONPATH, where an editable install's lsp_backoff.egg-info would make pip
+    # believe lsp-backoff is already installed in the fresh venv and skip the wheel.
+    env = Installed(venv, home, dist).env()
+    done = subprocess.run(build, capture_output=True, text=True, cwd=root, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     wheels = sorted(dist.glob("*.whl"))
     assert len(wheels) == 1 and len(list(dist.glob("*.tar.gz"))) == 1, list(dist.iterdir())
@@ -89,7 +93,14 @@ def build(root: Path) -> Installed:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
     done = subprocess.run(
-        [*pip, "--quiet", str(wheels[0])], capture_output=True, text=True, cwd=home, timeout=600
+        [*pip, "--quiet", str(wheels[0])],
+        capture_output=True,
+        text=True,
+        cwd=home,
+        env=env,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
+    listed = subprocess.run([*pip[:-1], "show", "lsp-backoff"], capture_output=True, env=env)
+    assert listed.returncode == 0, "the wheel was not installed into the fresh venv"
     return Installed(venv, home, dist)
