@@ -57,7 +57,9 @@ def flatten(symbols: Any) -> list[dict[str, Any]]:
     return out
 
 
-class _Pipes(asyncio.SubprocessProtocol):
+class ServerPipes(asyncio.SubprocessProtocol):
+    """A direct client's end of the server's pipes: stdout into the connection (bench_real too)."""
+
     def __init__(self, connection: LspConnection) -> None:
         self.connection = connection
 
@@ -81,7 +83,7 @@ async def direct(server: list[str], workspace: Path, jobs: int) -> tuple[float, 
     # Its own process session, as enrich starts its server: with Linux's scheduler autogroups
     # a new session also gets its own CPU share, which shows in these figures.
     transport, _ = await loop.subprocess_exec(
-        lambda: _Pipes(client),
+        lambda: ServerPipes(client),
         *server,
         stdin=PIPE,
         stdout=PIPE,

@@ -40,6 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_enrich import ServerPipes  # noqa: E402
+
 from lsp_backoff.proxy.config import ProxyConfig  # noqa: E402
 from lsp_backoff.proxy.enrich.asking import pick_item  # noqa: E402
 from lsp_backoff.proxy.enrich.client import LspConnection  # noqa: E402
@@ -127,18 +129,6 @@ def _name(pid: int) -> str:
     return str(pid)
 
 
-class _Pipes(asyncio.SubprocessProtocol):
-    def __init__(self, connection: LspConnection) -> None:
-        self.connection = connection
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        if fd == 1 and self.connection.rpc is not None:
-            self.connection.rpc.feed(data)
-
-    def process_exited(self) -> None:
-        self.connection.lost(0)
-
-
 async def read_text(path: Path) -> str | None:
     return await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
 
@@ -148,7 +138,7 @@ async def direct(args: argparse.Namespace, workspace: Path) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     conn = LspConnection(workspace, 120.0)
     transport, _ = await loop.subprocess_exec(
-        lambda: _Pipes(conn), *args.server, stdin=PIPE, stdout=PIPE, stderr=DEVNULL,
+        lambda: ServerPipes(conn), *args.server, stdin=PIPE, stdout=PIPE, stderr=DEVNULL,
         start_new_session=True,
     )  # fmt: skip
     conn.connect(transport.get_pipe_transport(0).write)
