@@ -20,6 +20,7 @@ import collections
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,14 @@ SYMBOL_ATTEMPTS = 5
 LOCATE_METHODS = {operation: method for method, operation in LOCATE.items()}
 CALL_METHODS = {operation: method for method, operation in CALLS.items()}
 
+#: pyright and its forks (basedpyright, Pylance) name themselves in their first log line. They
+#: answer from the files of their "program": until they have listed the workspace's source
+#: files, a references answer misses every file not open — and the listing is postponed while
+#: documents keep opening (it runs 250 ms after the last "user interaction"). The listing ends
+#: with one of the SOURCES_LISTED lines (pyright's SourceEnumerator._finish).
+LISTS_SOURCES = re.compile(r"\bpyright language server\b", re.IGNORECASE)
+SOURCES_LISTED = re.compile(r"(Found \d+ source files?|No source files found\.)\s*")
+
 #: How many lines of the server's stderr and the proxy's warnings are kept, to explain a crash.
 STDERR_TAIL = 20
 #: The proxy's loggers (routing, store, session, the server's stderr) all sit under this name.
@@ -103,10 +112,39 @@ class LspConnection:
         self.last_stats: dict[str, int] = {}
         #: Called (no arguments) once the far end is gone, right after `exited` is set.
         self.on_lost: list[Callable[[], None]] = []
+        #: The server said it lists the workspace's sources before answering in full (pyright).
+        self.lists_sources = False
+        #: ... and it has said that listing is done.
+        self.sources_listed = asyncio.Event()
 
     def connect(self, write: Callable[[bytes], None]) -> JsonRpcClient:
-        self.rpc = JsonRpcClient(write, SERVER_REQUESTS)
+        self.rpc = JsonRpcClient(write, SERVER_REQUESTS, self._notified)
         return self.rpc
+
+    def _notified(self, method: str, params: Any) -> None:
+        if method != "window/logMessage" or not isinstance(params, dict):
+            return
+        message = params.get("message")
+        if not isinstance(message, str):
+            return
+        if LISTS_SOURCES.search(message):
+            self.lists_sources = True
+        elif SOURCES_LISTED.fullmatch(message):
+            self.sources_listed.set()
+
+    async def workspace_listed(self, timeout: float) -> bool:
+        """Wait until a server that lists the workspace's sources first has done so (see
+        LISTS_SOURCES); True at once for the others. False after `timeout` seconds without it,
+        or when the server exits first."""
+        if not self.lists_sources or self.sources_listed.is_set():
+            return True
+        waits = [asyncio.ensure_future(e.wait()) for e in (self.sources_listed, self.exited)]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return self.sources_listed.is_set()
 
     def lost(self, returncode: int) -> None:
         """The pipe's far end is gone: fail what is waiting, and say so."""

@@ -21,6 +21,8 @@ log = logging.getLogger("lsp_backoff.enrich")
 
 #: A server → client request handler: params in, result out.
 Handler = Callable[[Any], Any]
+#: A server → client notification watcher: (method, params).
+Watcher = Callable[[str, Any], None]
 
 
 class ResponseError(Exception):
@@ -32,9 +34,15 @@ class ResponseError(Exception):
 
 
 class JsonRpcClient:
-    def __init__(self, write: Callable[[bytes], None], handlers: Mapping[str, Handler]) -> None:
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        handlers: Mapping[str, Handler],
+        watcher: Watcher | None = None,
+    ) -> None:
         self._write = write
         self._handlers = handlers
+        self._watcher = watcher
         self._parser = FrameParser()
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
@@ -85,7 +93,9 @@ class JsonRpcClient:
             if "method" in message:
                 if "id" in message:  # a request of the server's: answered on the next turn
                     self._loop.call_soon(self._answer, message)
-                continue  # notifications (diagnostics, progress, logs): nothing to act on
+                elif self._watcher is not None:  # diagnostics, progress, logs
+                    self._watch(message)
+                continue
             future = self._pending.pop(message.get("id"), None)  # type: ignore[arg-type]
             if future is None or future.done():
                 continue  # given up on already (the caller's own timeout)
@@ -96,6 +106,14 @@ class JsonRpcClient:
                 future.set_exception(ResponseError(error.get("code"), str(error.get("message"))))
             else:
                 future.set_exception(ResponseError(None, str(error)))
+
+    def _watch(self, notification: dict[str, Any]) -> None:
+        assert self._watcher is not None
+        method = notification["method"]
+        try:
+            self._watcher(method if isinstance(method, str) else "", notification.get("params"))
+        except Exception:  # a watcher's bug must not cost the answers behind it
+            log.exception("enrich: watching %r failed", method)
 
     def close(self, reason: BaseException) -> None:
         """The connection is gone: every request still waiting fails with ``reason``."""

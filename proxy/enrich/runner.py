@@ -139,9 +139,19 @@ class Runner:
         for it with workspace/configuration) answer requests only once configured; a file
         basedpyright saw opened before that is never taken into its program, so once closed
         it is dropped, and every reference from it is missing from then on. The answer is
-        recorded like any other (the same one phase 1 gets)."""
+        recorded like any other (the same one phase 1 gets).
+
+        Then, for a server that lists the workspace's sources before it answers in full
+        (pyright's family: client.LISTS_SOURCES), the end of that listing: a file opened
+        before it postpones the listing, and a references answer given meanwhile misses every
+        closed file — recorded as current, the graph would lack those edges for good."""
         if self._smallest is not None:
             await connection.document_symbols(self._smallest.as_uri())
+        if not await connection.workspace_listed(self.options.timeout):
+            self.progress.note(
+                f"the server has not said it listed the workspace's sources within"
+                f" {self.options.timeout} s; references asked now may miss files not open"
+            )
 
     async def _phase1(self, files: Sequence[Path]) -> None:
         self.progress.files(len(files))
