@@ -264,7 +264,9 @@ class LspClient:
                 await self.request("shutdown", timeout=10)
                 self.notify("exit")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.proc.wait(), 15)
+            # Generous: on a loaded CI machine jedi has taken over 15 s (then the proxy's own
+            # SIGTERM timer starts and the session ends 143). Only a hung server waits it out.
+            await asyncio.wait_for(self.proc.wait(), 45)
         if self.proc.stdin is not None:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 self.proc.stdin.close()
