@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import subprocess
 from collections.abc import Callable, Sequence
@@ -60,6 +61,29 @@ class Pair:
             f"  proxied: {proxied.raw[:2000]!r}\n"
             f"  proxy log: {self.log_tail()}"
         )
+        return proxied
+
+    async def same_but_order(self, method: str, params: Any) -> Frame:
+        """Like `same`, except that a list result may come in another order.
+
+        For servers whose order is not theirs to keep: clangd merges the answers of its
+        dynamic and background indexes in whichever order they finish, so two clangd processes
+        on a loaded machine list the same references differently. Byte-for-byte relaying is
+        proven where one server's bytes are compared with what reaches the client
+        (tests/e2e, servers/raw_recorder.py); here the answer's content must be equal.
+        """
+        direct, proxied = await self.both(method, params)
+        if proxied.raw != direct.raw:
+            assert isinstance(direct.result, list), (method, direct.raw[:2000])
+            assert isinstance(proxied.result, list), (method, proxied.raw[:2000])
+            key = functools.partial(json.dumps, sort_keys=True)
+            assert sorted(map(key, proxied.result)) == sorted(map(key, direct.result)), (
+                f"{method} differs through the proxy (order aside)\n"
+                f"  direct:  {direct.raw[:2000]!r}\n  proxied: {proxied.raw[:2000]!r}"
+            )
+            assert {k: v for k, v in proxied.msg.items() if k != "result"} == {
+                k: v for k, v in direct.msg.items() if k != "result"
+            }
         return proxied
 
     async def flush(self) -> None:
