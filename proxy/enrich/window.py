@@ -2,13 +2,21 @@
 
 Every question enrich asks is about one document. Work waits in a :class:`DocumentQueue`, by
 document, shared by every server of the pool. A server's :class:`Window` takes the document
-with the most work waiting, opens it (didOpen), starts its work with at most `jobs` requests in
-flight, and closes it (didClose) once none of its work is waiting or running. It takes another
-document only when the open ones have nothing left to start, and never has more than `size`
-open at once: servers that check every open file (basedpyright publishes diagnostics for each)
-do that for a few files at a time instead of the whole workspace, and servers that answer only
-for open documents (clangd) get every question with its document open. didOpen version numbers
-increase per document and server, across re-opens.
+with the most work waiting, opens it (didOpen) and starts its work with at most `jobs` requests
+in flight. It takes another document only when the open ones have nothing left to start, and
+never has more than `size` open at once: servers that check every open file (basedpyright
+publishes diagnostics for each) do that for a few files at a time instead of the whole
+workspace, and servers that answer only for open documents (clangd) get every question with
+its document open. didOpen version numbers increase per document and server, across re-opens.
+
+A document whose work is done stays open (and held by its window: later work on it goes
+there) until its slot is needed for another document that waits; then the one idle longest is
+closed (didClose). Every didOpen and didClose is a change to the server's program: basedpyright
+cancels its analysis and starts it again 250 ms later, and an empty answer that arrives while
+that analysis runs is tentative to the proxy (the server says it is busy), so it is asked again
+after --backoff-base — 5 s that were the whole difference between a one-server run on
+`examples/` and a direct connection. Not closing what nothing else needs keeps phase 1's files
+open for phase 2 and a workspace no larger than the window opened once.
 
 `size` 0 is the behaviour before the window, kept for comparison: a document opened stays open.
 
@@ -157,6 +165,8 @@ class Window:
         self.open: dict[str, _Open] = {}
         #: Documents with work not started yet, oldest open first (an ordered set).
         self._ready: dict[str, None] = {}
+        #: Open documents with no work left, the longest idle first (an ordered set).
+        self._idle: dict[str, None] = {}
         self.versions: dict[str, int] = {}
         self.running = 0
         #: The most documents this window had open at once (the benchmark reports it).
@@ -171,6 +181,7 @@ class Window:
         """Work for a document this window holds."""
         self.open[item.uri].waiting.append(item)
         self._ready[item.uri] = None
+        self._idle.pop(item.uri, None)
         self.wake()
 
     async def pump(self, connection: LspConnection) -> None:
@@ -185,7 +196,7 @@ class Window:
                     if item is not None:
                         self._start(item, connection)
                         continue
-                    if self.size == 0 or len(self.open) < self.size:
+                    if self.size == 0 or len(self.open) < self.size or self._evict(connection):
                         taken = self.queue.take(self)
                         if taken is not None:
                             await self._open(connection, *taken)
@@ -240,12 +251,21 @@ class Window:
         doc.running -= 1
         # The document may be gone from this window already (its server died).
         if self.open.get(item.uri) is doc and not doc.waiting and doc.running == 0 and self.size:
-            self._close(connection, item.uri, doc)
+            self._idle[item.uri] = None
         self.wake()
+
+    def _evict(self, connection: LspConnection) -> bool:
+        """Close the longest idle document when another one waits for its slot."""
+        if not self._idle or not self.queue.waiting:
+            return False
+        uri = next(iter(self._idle))
+        self._close(connection, uri, self.open[uri])
+        return True
 
     def _close(self, connection: LspConnection, uri: str, doc: _Open) -> None:
         del self.open[uri]
         self._ready.pop(uri, None)
+        self._idle.pop(uri, None)
         self.queue.release(uri, self)
         if doc.sent:
             connection.close_document(uri)
@@ -253,5 +273,6 @@ class Window:
     def _lost(self) -> None:
         open_docs, self.open = self.open, {}
         self._ready.clear()
+        self._idle.clear()
         for uri, doc in open_docs.items():
             self.queue.give_back(uri, self, list(doc.waiting))

@@ -79,9 +79,11 @@ def test_the_window_bounds_open_documents_and_every_question_has_its_document_op
             # Re-opened after a close: a higher version each time (spec: Text Document Item).
             assert versions == sorted(set(versions)), (uri, versions)
             opened[uri].extend(versions)
-    # Every file was opened for its outline and again for its questions.
+    # Every file was opened for its outline; all but the last ones still open from then (at
+    # most the window's size per server) were opened again for their questions.
     assert len(opened) == FILES + 1
-    assert all(len(versions) >= 2 for versions in opened.values()), opened
+    reopened = [uri for uri, versions in opened.items() if len(versions) >= 2]
+    assert len(reopened) >= FILES + 1 - 2 * len(servers), opened
     # Nothing was refused for a closed document: only bad_* fail (1 + 1 retry each, 3 ops).
     kinds = {(e["name"], e["operation"]): e["kind"] for e in enrich.edges()}
     assert kinds[("good_6_6", "references")] == "edge"
