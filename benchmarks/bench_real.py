@@ -146,6 +146,7 @@ async def direct(args: argparse.Namespace, workspace: Path) -> dict[str, Any]:
     files = list_files(workspace)
     with contextlib.suppress(Exception):  # the settle request enrich sends (runner.py)
         await conn.document_symbols(min(files, key=lambda p: p.stat().st_size).as_uri())
+    await conn.workspace_listed(120.0)  # ... and its wait for pyright's source listing
     queue = DocumentQueue()
     window = Window(queue, size=args.open_files, jobs=args.jobs, read=read_text)
     pump = asyncio.ensure_future(window.pump(conn))
