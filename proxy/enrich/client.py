@@ -116,10 +116,21 @@ class LspConnection:
         self.lists_sources = False
         #: ... and it has said that listing is done.
         self.sources_listed = asyncio.Event()
+        #: The server's capabilities from its initialize result (None before; capabilities.py).
+        self.capabilities: dict[str, Any] | None = None
+        #: Methods the server registered through client/registerCapability.
+        self.registered: set[str] = set()
 
     def connect(self, write: Callable[[bytes], None]) -> JsonRpcClient:
-        self.rpc = JsonRpcClient(write, SERVER_REQUESTS, self._notified)
+        handlers = {**SERVER_REQUESTS, "client/registerCapability": self._register}
+        self.rpc = JsonRpcClient(write, handlers, self._notified)
         return self.rpc
+
+    def _register(self, params: Any) -> None:
+        registrations = params.get("registrations") if isinstance(params, dict) else None
+        for registration in registrations if isinstance(registrations, list) else ():
+            if isinstance(registration, dict) and isinstance(registration.get("method"), str):
+                self.registered.add(registration["method"])
 
     def _notified(self, method: str, params: Any) -> None:
         if method != "window/logMessage" or not isinstance(params, dict):
@@ -160,7 +171,7 @@ class LspConnection:
 
     async def initialize(self) -> None:
         root = self.workspace.as_uri()
-        await self.request(
+        result = await self.request(
             "initialize",
             {
                 "processId": os.getpid(),
@@ -171,6 +182,9 @@ class LspConnection:
                 "workspaceFolders": [{"uri": root, "name": self.workspace.name or root}],
             },
         )
+        capabilities = result.get("capabilities") if isinstance(result, dict) else None
+        if isinstance(capabilities, dict):
+            self.capabilities = capabilities
         self.notify("initialized", {})
 
     async def request(self, method: str, params: Any = None) -> Any:

@@ -10,8 +10,11 @@ orphan disappears from the query, a failed one comes back as `backoff` and then 
 the proxy's schedule allows. A per-run record of what was asked keeps the loop finite even when the
 database cannot express an outcome (see `_verdict`).
 
-It never writes to the database and never interprets results beyond "edges / empty / error":
-recording is the proxy's job.
+It never writes to the database and never interprets results beyond "edges / empty / error /
+transient" (asking.py): recording is the proxy's job. The database lags the proxy's tracker by up
+to a round, so before asking a pair the database shows ready it also asks the tracker (in this
+process): a pair the tracker still holds back would only be answered `null` by the proxy, so it
+waits for the tracker's retry time instead.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import Any
 
 from lsp_backoff.tracker import queries
 
-from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session
+from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session, held_back
+from .capabilities import recorded_as, symbol_versions
 from .client import ServerDied
 from .jsonrpc import ResponseError
 from .progress import Progress
@@ -35,6 +39,10 @@ from .progress import Progress
 #: An empty answer is asked again (after the backoff base) at most this often: that is what turns
 #: a tentative empty into the proxy's definitive "none" for servers without progress reports.
 MAX_EMPTY_ASKS = 3
+#: A pair answered ContentModified (or held back by the proxy) is asked again at most this often:
+#: servers like ty cancel the requests in flight at every didOpen/didClose of the window, so a
+#: few repeats are normal; a pair that never gets an answer ends unfilled (and the run with it).
+MAX_TRANSIENT_ASKS = 10
 
 
 @dataclass
@@ -46,6 +54,11 @@ class RoundResult:
     backoff: int = 0
     abandoned: set[tuple[str, str]] = field(default_factory=set)
     stuck: set[tuple[str, str]] = field(default_factory=set)
+    #: The earliest time (epoch seconds) a pair the proxy's tracker holds back may be asked.
+    next_retry: float | None = None
+
+    def wake_by(self, when: float) -> None:
+        self.next_retry = when if self.next_retry is None else min(self.next_retry, when)
 
     @property
     def done(self) -> bool:
@@ -98,6 +111,10 @@ class Monitor:
         self.asked = self.asker.asked
         self.seen: set[tuple[str, str]] = set()
         self.last = RoundResult()
+        #: Operations the server cannot answer (operation → why): not asked (capabilities.py).
+        self.unsupported: dict[str, str] = {}
+        #: (symbol, operation) pairs "not supported" was recorded for, by this run.
+        self.noted: set[tuple[str, str]] = set()
 
     async def run(self, stop: asyncio.Event) -> RoundResult:
         """Rounds until done or `stop`; returns the last round's view of what is left.
@@ -142,8 +159,11 @@ class Monitor:
         if self.asker.tasks:
             waiters.add(asyncio.ensure_future(asyncio.wait(set(self.asker.tasks))))
         waiters.add(asyncio.ensure_future(self.session.connection.exited.wait()))
+        timeout = self.interval
+        if self.last.next_retry is not None:  # no need to sleep past a held-back pair's retry
+            timeout = min(timeout, max(0.0, self.last.next_retry - self.wall()))
         try:
-            await asyncio.wait(waiters, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
@@ -179,7 +199,15 @@ class Monitor:
             uri_prefix=self.uri_prefix,
         )
         # One database may serve several workspaces; this run enriches only its own.
-        return [row for row in rows if str(row["uri"]).startswith(self.uri_prefix)]
+        rows = [row for row in rows if str(row["uri"]).startswith(self.uri_prefix)]
+        self.unsupported = self.session.unsupported(self.query_operations)
+        keys = {row["symbol"] for row in rows if row["operation"] in self.unsupported}
+        if keys:  # placeholders carry the symbol's version
+            versions = await asyncio.to_thread(symbol_versions, self.db, keys)
+            for row in rows:
+                if row["symbol"] in versions:
+                    row["version"] = versions[row["symbol"]]
+        return rows
 
     def _plan(
         self, rows: list[dict[str, Any]], snapshot: int
@@ -192,25 +220,41 @@ class Monitor:
         }
         locate: list[dict[str, Any]] = []
         calls: dict[str, tuple[dict[str, Any], set[str]]] = {}
+        noted_now: set[tuple[str, str]] = set()
         for row in rows:
             key = (row["symbol"], row["operation"])
             self.seen.add(key)
             record = self.asked.get(key)
-            if key in self.asker.in_flight:
+            is_call = row["operation"] in CALL_OPERATIONS
+            in_flight = self.asker.in_flight
+            if key in in_flight or (is_call and (key[0], PREPARE) in in_flight):
                 result.in_flight += 1
+                continue
+            if row["operation"] in self.unsupported:
+                self._not_supported(row, result, noted_now)
                 continue
             if row["state"] != "ready":
                 result.backoff += 1
-                if self._gives_up_waiting(row, record, now, mono):
+                if self._gives_up_waiting(record, mono, parse_time(row.get("retry_at")), now):
                     result.abandoned.add(key)
                 else:
                     result.waiting += 1
                 continue
-            if record is not None:
-                record.waiting_since = None
-            if row["operation"] in CALL_OPERATIONS and row["symbol"] in prepare_waiting:
+            if is_call and row["symbol"] in prepare_waiting:
                 result.waiting += 1  # counted again once prepare leaves backoff
                 continue
+            held = self._held_until(key, now)
+            if held is not None:
+                # The database says ready, the proxy's tracker says not yet (a ContentModified
+                # or a failure it has not written yet): asked now, the proxy would answer null.
+                if self._gives_up_waiting(record, mono, held, now):
+                    result.abandoned.add(key)
+                else:
+                    result.waiting += 1
+                    result.wake_by(held)
+                continue
+            if record is not None:
+                record.waiting_since = None
             verdict = self._verdict(record, snapshot, mono)
             if verdict == "stuck":
                 result.stuck.add(key)
@@ -224,17 +268,44 @@ class Monitor:
                 result.asked += 1
         return result, locate, calls
 
+    def _not_supported(
+        self, row: dict[str, Any], result: RoundResult, noted_now: set[tuple[str, str]]
+    ) -> None:
+        """Not asked: the proxy records "not supported", once; the next round sees it filled."""
+        key = (row["symbol"], recorded_as(row["operation"]))
+        if key in noted_now:
+            result.waiting += 1
+        elif key in self.noted:  # recorded a round ago and still missing: it cannot be filled
+            result.stuck.add((row["symbol"], row["operation"]))
+        else:
+            self.noted.add(key)
+            noted_now.add(key)
+            self.session.record_unsupported(row, key[1], self.unsupported[row["operation"]])
+            result.waiting += 1
+            result.wake_by(self.wall())  # the next round needs only the flush
+
     def _gives_up_waiting(
-        self, row: dict[str, Any], record: Asked | None, now: float, mono: float
+        self, record: Asked | None, mono: float, retry_at: float | None, now: float
     ) -> bool:
-        """True once waiting for this backoff would pass --max-wait (in one stretch)."""
+        """True once waiting for this backoff (until `retry_at`, epoch seconds) would pass
+        --max-wait (in one stretch)."""
         if record is not None:
             if record.waiting_since is None:
                 record.waiting_since = mono
             if mono - record.waiting_since > self.max_wait:
                 return True
-        retry_at = parse_time(row.get("retry_at"))
         return retry_at is not None and retry_at - now > self.max_wait
+
+    def _held_until(self, key: tuple[str, str], now: float) -> float | None:
+        """When the proxy's tracker lets this pair through again, if not now; for calls, the
+        prepare they are asked with counts too."""
+        keys = [key, (key[0], PREPARE)] if key[1] in CALL_OPERATIONS else [key]
+        until = None
+        for symbol, operation in keys:
+            state = self.session.failure_state(symbol, operation)
+            if held_back(state) and state is not None and state.retry_at > now:
+                until = max(until or state.retry_at, state.retry_at)
+        return until
 
     def _verdict(self, record: Asked | None, snapshot: int, mono: float) -> str:
         """ask / wait / stuck for a ready orphan, given what this run already saw of it."""
@@ -248,9 +319,13 @@ class Monitor:
             # would only repeat that.
             return "stuck"
         if record.outcome == "empty":
-            if record.asks >= MAX_EMPTY_ASKS:
+            if record.empties >= MAX_EMPTY_ASKS:
                 return "stuck"
             # A repeat at least the base delay later is what makes an empty answer definitive.
             return "ask" if mono - record.answered_at >= self.backoff_base else "wait"
+        if record.outcome == "transient":
+            # No answer (ContentModified, or the proxy's null): never an empty one. The tracker
+            # (checked before this) has let it through again.
+            return "ask" if record.transients < MAX_TRANSIENT_ASKS else "stuck"
         # error: the database shows it ready, so the proxy's backoff for it has expired.
-        return "ask" if record.asks < self.max_attempts + 2 else "stuck"
+        return "ask" if record.errors < self.max_attempts + 2 else "stuck"

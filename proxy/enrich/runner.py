@@ -30,7 +30,9 @@ from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.session import loop_factory
 from lsp_backoff.tracker import queries
 from lsp_backoff.tracker.errors import LspBackoffError
+from lsp_backoff.tracker.model import FailureState, SymbolRef
 
+from .capabilities import unsupported
 from .client import LspConnection, ProxyConnection, ServerDied
 from .files import list_files
 from .monitor import Monitor
@@ -132,6 +134,28 @@ class Runner:
         """Run `work` on a server with `uri`'s document open (see window.py)."""
         path = self._paths.get(uri) or Path(url2pathname(urlsplit(uri).path))
         return self.pool.submit(path, work, uri)
+
+    def unsupported(self, operations: Sequence[str]) -> dict[str, str]:
+        """Of `operations`, those the servers cannot answer (capabilities.py); every server of
+        the pool runs the same command, so the first one initialized speaks for all."""
+        for worker in self.pool.workers:
+            connection = worker.connection
+            if connection is not None and connection.capabilities is not None:
+                return unsupported(connection.capabilities, connection.registered, operations)
+        return {}
+
+    def record_unsupported(self, row: dict[str, Any], operation: str, detail: str) -> None:
+        """Have the proxy record what a -32601 answer would: an error placeholder."""
+        ref = SymbolRef(
+            row["symbol"], row["uri"], row["name"], row["line"], row["character"],
+            row.get("kind"), row.get("version"),
+        )  # fmt: skip
+        self.core.outcomes.unsupported(ref, operation, detail)
+
+    def failure_state(self, symbol: str, operation: str) -> FailureState | None:
+        """The shared tracker's state of the pair (monitor.py: held back by the proxy?)."""
+        self.core.drain()  # answers some session has relayed but not recorded yet
+        return self.core.tracker.get(symbol, operation)
 
     async def _settle(self, connection: LspConnection) -> None:
         """Before a server gets its first didOpen: documentSymbol of the smallest file, not

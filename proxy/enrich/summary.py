@@ -5,9 +5,15 @@ printed to stdout as a table, or as one JSON object with `--json`.
 The JSON keys are a public interface (scripts read them): files, symbols,
 document_symbol_errors, operations
 ({op: {edges, symbols_with_edges, none, error, missing, backoff}}), still_in_backoff, missing,
-abandoned, unresolved, orphans ([{symbol, name, uri, line, character, operation}]), requests
-({sent, errors, forwarded, short_circuited, failures, timeouts, skipped}), restarts, elapsed,
-completed, interrupted.
+abandoned, unresolved, orphans ([{symbol, name, uri, line, character, operation}]), unfilled
+(the same fields plus state), requests
+({sent, errors, transient, forwarded, short_circuited, failures, timeouts, skipped}), restarts,
+elapsed, completed, interrupted.
+
+``completed`` is true only when nothing is ``missing``: every listed symbol has data or a
+placeholder for every operation asked. Pairs left missing — waiting in backoff past
+--max-wait, or given up asking without an answer that fills them — are listed under
+``unfilled`` and the exit status is EXIT_UNFILLED: a graph with holes is not a finished index.
 
 ``unresolved`` counts the (symbol, operation) pairs the monitor gave up asking that the graph
 still lists as missing. ``orphans`` lists those of them the server answered while nothing at all
@@ -36,6 +42,8 @@ from .monitor import Monitor
 PROXY_COUNTERS = ("forwarded", "short_circuited", "failures", "timeouts", "skipped")
 #: Exit status of a run that ended with answered symbols still orphans (see the docstring).
 EXIT_ORPHANS = 3
+#: Exit status of a run that ended with (symbol, operation) pairs still missing, no defect.
+EXIT_UNFILLED = 4
 #: How many of those the text summary names.
 NAMED_ORPHANS = 5
 
@@ -64,6 +72,7 @@ def build_summary(
     stuck = monitor.last.stuck
     unresolved = 0
     orphans: list[dict[str, Any]] = []
+    unfilled: list[dict[str, Any]] = []
     tracked = _with_failure_state(db, {symbol for symbol, _ in stuck})
     for row in queries.orphans(db, operations=tuple(operations)):
         if str(row["uri"]).startswith(prefix):
@@ -71,6 +80,7 @@ def build_summary(
             counts["missing"] += 1
             if row["state"] != "ready":
                 counts["backoff"] += 1
+            unfilled.append({**{k: row[k] for k in _ORPHAN_FIELDS}, "state": row["state"]})
             pair = (row["symbol"], row["operation"])
             if pair in stuck:
                 unresolved += 1
@@ -78,7 +88,11 @@ def build_summary(
                     orphans.append({k: row[k] for k in _ORPHAN_FIELDS})
     backoff = sum(c["backoff"] for c in per_op.values())
     missing = sum(c["missing"] for c in per_op.values())
-    requests = {"sent": monitor.counts.sent, "errors": monitor.counts.errors}
+    requests = {
+        "sent": monitor.counts.sent,
+        "errors": monitor.counts.errors,
+        "transient": monitor.counts.transient,
+    }
     requests.update({key: proxy_stats.get(key, 0) for key in PROXY_COUNTERS})
     return {
         "workspace": str(workspace),
@@ -91,10 +105,11 @@ def build_summary(
         "abandoned": len(monitor.last.abandoned),
         "unresolved": unresolved,
         "orphans": orphans,
+        "unfilled": unfilled,
         "requests": requests,
         "restarts": restarts,
         "elapsed": round(elapsed, 3),
-        "completed": not interrupted and not orphans,
+        "completed": not interrupted and not orphans and not missing,
         "interrupted": interrupted,
     }
 
@@ -119,9 +134,12 @@ def _with_failure_state(db: sqlite3.Connection, symbols: set[str]) -> set[tuple[
 
 
 def exit_status(summary: dict[str, Any]) -> int:
-    """0 for a completed run, EXIT_ORPHANS when answered symbols stay orphans (the caller
-    turns an interrupted run into its own status first)."""
-    return EXIT_ORPHANS if summary["orphans"] else 0
+    """0 for a completed run, EXIT_ORPHANS when answered symbols stay orphans, EXIT_UNFILLED
+    when other pairs are still missing (the caller turns an interrupted run into its own status
+    first)."""
+    if summary["orphans"]:
+        return EXIT_ORPHANS
+    return EXIT_UNFILLED if summary["missing"] else 0
 
 
 def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> None:
@@ -152,28 +170,43 @@ def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> 
     r = summary["requests"]
     state = "interrupted" if summary["interrupted"] else "completed"
     orphans = summary["orphans"]
-    if orphans and not summary["interrupted"]:
+    if not summary["interrupted"] and not summary["completed"]:
         state = "NOT completed"
-        named = ", ".join(
-            f"{o['name'] or o['symbol']} ({o['operation']}, {_short(o['uri'])}:{o['line'] + 1})"
-            for o in orphans[:NAMED_ORPHANS]
-        )
-        more = f" and {len(orphans) - NAMED_ORPHANS} more" if len(orphans) > NAMED_ORPHANS else ""
+    if orphans and not summary["interrupted"]:
         console.print(
             f"{len(orphans)} answered symbol operations are still orphans — no request can "
-            f"fill them (a defect; `--json` lists them all): {named}{more}",
+            f"fill them (a defect; `--json` lists them all): {_named(orphans)}",
+            highlight=False,
+            markup=False,
+        )
+    elif summary["unfilled"] and not summary["interrupted"]:
+        console.print(
+            f"{len(summary['unfilled'])} symbol operations are still missing "
+            f"({summary['still_in_backoff']} in backoff past --max-wait, the others asked "
+            f"without an answer that fills them; run again to go on, `--json` lists them "
+            f"all): {_named(summary['unfilled'])}",
             highlight=False,
             markup=False,
         )
     console.print(
         f"{summary['files']} files, {summary['symbols']} symbols; {r['sent']} requests sent "
-        f"({r['errors']} errors); proxy: {r['forwarded']} forwarded, {r['short_circuited']} "
-        f"short-circuited, {r['failures']} failures, {r['timeouts']} timeouts; "
+        f"({r['errors']} errors, {r['transient']} not answered); proxy: {r['forwarded']} "
+        f"forwarded, {r['short_circuited']} short-circuited, {r['failures']} failures, "
+        f"{r['timeouts']} timeouts; "
         f"{summary['still_in_backoff']} still in backoff, {summary['abandoned']} past "
         f"--max-wait, {summary['unresolved']} unresolved; {summary['restarts']} restarts; "
         f"{state} in {summary['elapsed']:.1f} s",
         highlight=False,
     )
+
+
+def _named(pairs: list[dict[str, Any]]) -> str:
+    named = ", ".join(
+        f"{o['name'] or o['symbol']} ({o['operation']}, {_short(o['uri'])}:{o['line'] + 1})"
+        for o in pairs[:NAMED_ORPHANS]
+    )
+    more = f" and {len(pairs) - NAMED_ORPHANS} more" if len(pairs) > NAMED_ORPHANS else ""
+    return named + more
 
 
 def _short(uri: str) -> str:

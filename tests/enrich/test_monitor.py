@@ -17,6 +17,7 @@ from lsp_backoff.proxy.enrich import monitor as monitor_module
 from lsp_backoff.proxy.enrich.asking import Asked, pick_item
 from lsp_backoff.proxy.enrich.monitor import Monitor
 from lsp_backoff.proxy.enrich.progress import PlainProgress
+from lsp_backoff.tracker.model import FailureState
 
 NOW = 1_000_000.0
 
@@ -52,12 +53,23 @@ class FakeConnection:
 class FakeSession:
     def __init__(self) -> None:
         self.connection = FakeConnection()
+        #: The proxy tracker's states, as the test sets them.
+        self.states: dict[tuple[str, str], FailureState] = {}
 
     def submit(self, uri: str, work: Any) -> asyncio.Future[Any]:
         return asyncio.ensure_future(work(self.connection))
 
     async def revive(self) -> None:
         raise AssertionError("no restarts here")
+
+    def failure_state(self, symbol: str, operation: str) -> FailureState | None:
+        return self.states.get((symbol, operation))
+
+    def unsupported(self, operations: Any) -> dict[str, str]:
+        return {}  # the capabilities are not known: everything is asked
+
+    def record_unsupported(self, row: dict, operation: str, detail: str) -> None:
+        raise AssertionError("everything is supported here")
 
 
 def row(symbol: str, operation: str, state: str = "ready", retry_in: float | None = None) -> dict:
@@ -158,11 +170,15 @@ def test_verdicts() -> None:
     assert monitor._verdict(None, 0, 100) == "ask"
     assert monitor._verdict(Asked(1, "error", 99, seq=3), 2, 100) == "wait"  # after the flush
     assert monitor._verdict(Asked(1, "error", 99, seq=1), 2, 100) == "ask"
-    assert monitor._verdict(Asked(6, "error", 99, seq=1), 2, 100) == "stuck"
+    assert monitor._verdict(Asked(6, "error", 99, seq=1, errors=6), 2, 100) == "stuck"
     assert monitor._verdict(Asked(1, "edges", 99, seq=1), 2, 100) == "stuck"
     assert monitor._verdict(Asked(1, "empty", 96, seq=1), 2, 100) == "wait"  # < base ago
     assert monitor._verdict(Asked(1, "empty", 94, seq=1), 2, 100) == "ask"
-    assert monitor._verdict(Asked(3, "empty", 0, seq=1), 2, 100) == "stuck"
+    assert monitor._verdict(Asked(3, "empty", 0, seq=1, empties=3), 2, 100) == "stuck"
+    # Empty answers count only in a row; a ContentModified between them is no answer at all.
+    assert monitor._verdict(Asked(3, "empty", 0, seq=1, empties=1), 2, 100) == "ask"
+    assert monitor._verdict(Asked(9, "transient", 99, seq=1, transients=9), 2, 100) == "ask"
+    assert monitor._verdict(Asked(10, "transient", 99, seq=1, transients=10), 2, 100) == "stuck"
 
 
 def test_pick_item_prefers_the_symbol_s_own_position() -> None:

@@ -115,9 +115,14 @@ def test_max_wait_stops_waiting_for_long_backoffs(enrich: Enrich) -> None:
         "--operation",
         "references",
     )
-    assert done.returncode == 0, done.stderr
+    # Not a completed run: bad_one's references are still missing (issue 12), and said so.
+    assert done.returncode == 4, done.stderr
     assert enrich.counts()[("textDocument/references", "bad_one")] == 2
     result = summary(done)
     assert result["still_in_backoff"] == 1
     assert result["abandoned"] == 1
+    assert result["completed"] is False
+    assert [(p["name"], p["operation"], p["state"]) for p in result["unfilled"]] == [
+        ("bad_one", "references", "backoff")
+    ]
     assert result["operations"]["references"]["edges"] == 2

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 import pytest_asyncio
-from pairing import Pair, start_pair, text_position
+from pairing import Pair, graph_cli, start_pair, text_position
 from python_cases import (
     APP,
     EXAMPLES,
@@ -106,3 +106,12 @@ class PythonServerChecks:
             else:
                 assert counts["edges"] > 0 and counts["error"] == 0, (op, summary)
         assert summary["requests"]["failures"] == 0, summary
+        # Every pair filled with the default window, and no repeat asked while the proxy still
+        # backed it off (a ContentModified answer): the proxy never answered null itself.
+        assert summary["unfilled"] == [] and summary["requests"]["short_circuited"] == 0, summary
+        if not self.call_hierarchy:
+            # Not asked at all: the capabilities lack callHierarchyProvider. (A -32601 answer
+            # would have said only "… not supported".)
+            rows = graph_cli("edges", "--json", "--db", str(tmp_path / "enrich.db"))
+            details = {r["detail"] for r in rows if r["operation"] in CALL_OPERATIONS}
+            assert details and all("no callHierarchyProvider" in d for d in details), details

@@ -20,8 +20,9 @@ What pyrefly really does (1.5.0, observed on examples/):
   params do not deserialize). Used as the failing request.
 - It asks the client ``client/registerCapability`` (workspace/didChangeConfiguration, section
   python) and ``workspace/configuration`` (section python, scoped and unscoped).
-- A didOpen or didClose makes it answer the requests in flight ``-32801 content modified``
-  (its enrich run here keeps every file open: see ``enrich_options``).
+- A didOpen or didClose makes it answer some requests in flight ``-32800 Request … is
+  canceled due to subsequent mutation`` (RequestCancelled, though nobody cancelled them; the
+  proxy records nothing for it): enrich asks them again, as after a ContentModified.
 - No $/progress: the proxy never learns that it is ready, so an empty answer becomes a
   placeholder only when confirmed ``--backoff-base`` seconds later. It publishes diagnostics
   for every open file, several rounds of them.
@@ -48,10 +49,6 @@ pytestmark = [pytest.mark.real_server, pytest.mark.asyncio(loop_scope="module")]
 
 class TestPyrefly(PythonServerChecks):
     failing_at = (-1, 0)
-    # Every file stays open, as for ty (see test_real_ty.py): pyrefly too answers requests in
-    # flight ContentModified when enrich's window opens or closes a document, and 1 run in 4
-    # of the default window left 10 (symbol, operation) pairs unfilled.
-    enrich_options = ("--open-files", "0")
     failing_code = -32602
     failing_says = "expected u32"
 

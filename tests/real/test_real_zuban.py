@@ -4,7 +4,8 @@ What zuban really does (0.10.2, observed on examples/):
 
 - It has no call hierarchy: ``callHierarchyProvider`` is missing from its capabilities and
   prepareCallHierarchy is answered ``-32601 "unknown request"``. The proxy forwards that every
-  time and notes one ``error`` placeholder, so enrich records call hierarchy as not supported.
+  time and notes one ``error`` placeholder; enrich does not ask at all (it reads the
+  capabilities) and has the proxy record the same placeholder, "not supported".
 - "No result" is ``"result": null`` for definition, declaration, typeDefinition, references and
   implementation on an unresolvable name, on whitespace and on a column past the end.
 - A line past the end is an *error*: ``-32603 "File has only 501 lines, but line 21 is

@@ -1,7 +1,8 @@
 """`enrich` never calls a run complete while answered symbols stay orphans (issue 15).
 
 The summary is built from a real graph file: symbols the monitor saw answered ("stuck") that the
-orphan query still lists are named, counted, listed in `--json`, and make the exit status 3.
+orphan query still lists are named, counted, listed in `--json`, and make the exit status 3;
+any other pair left missing makes it 4 (issue 12): never "completed" with holes in the graph.
 Also: the README's identifier table names every languageId proxy/identifiers.py knows.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from lsp_backoff.proxy.enrich.summary import (
     EXIT_ORPHANS,
+    EXIT_UNFILLED,
     build_summary,
     exit_status,
     print_summary,
@@ -46,7 +48,7 @@ def summary_of(tmp_path: Path, stuck: set[tuple[str, str]], count: int = 7) -> d
     assert store.flush()
     store.close()
     monitor = SimpleNamespace(
-        counts=SimpleNamespace(sent=3, errors=0),
+        counts=SimpleNamespace(sent=3, errors=0, transient=0),
         last=SimpleNamespace(abandoned=set(), stuck=stuck),
     )
     conn = queries.connect(db)
@@ -101,19 +103,25 @@ def test_answered_orphans_are_a_defect_not_a_completed_run(tmp_path: Path) -> No
     assert len(json.loads(out.getvalue())["orphans"]) == 8
 
 
-def test_orphans_nobody_answered_leave_the_run_complete(tmp_path: Path) -> None:
+def test_pairs_left_missing_are_never_a_completed_run(tmp_path: Path) -> None:
     summary = summary_of(tmp_path, stuck=set())
-    assert summary["missing"] > 0  # e.g. waiting in backoff past --max-wait: not a defect
-    assert (summary["unresolved"], summary["orphans"], summary["completed"]) == (0, [], True)
-    assert exit_status(summary) == 0
+    # e.g. waiting in backoff past --max-wait: no defect, but the graph has holes (issue 12).
+    assert summary["missing"] == len(summary["unfilled"]) > 0
+    assert (summary["unresolved"], summary["orphans"], summary["completed"]) == (0, [], False)
+    assert exit_status(summary) == EXIT_UNFILLED == 4
+    out = io.StringIO()
+    print_summary(summary, as_json=False, stream=out)
+    text = out.getvalue()
+    assert f"{summary['missing']} symbol operations are still missing" in text, text
+    assert "f0 (references, arena.cc:1)" in text and "NOT completed" in text, text
 
 
 def test_answers_while_the_server_loads_are_unresolved_not_a_defect(tmp_path: Path) -> None:
     uri = (tmp_path / "ws" / "arena.cc").as_uri()
     stuck = {(f"{uri}#{n}:4:f{n}", "incoming_calls") for n in range(7)}
     summary = summary_of(tmp_path, stuck)
-    assert (summary["unresolved"], summary["orphans"], summary["completed"]) == (7, [], True)
-    assert exit_status(summary) == 0
+    assert (summary["unresolved"], summary["orphans"], summary["completed"]) == (7, [], False)
+    assert exit_status(summary) == EXIT_UNFILLED
 
 
 def test_readme_identifier_table_names_every_language() -> None:

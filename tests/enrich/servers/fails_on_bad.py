@@ -5,12 +5,24 @@ documentSymbol lists every `def NAME` / `class NAME` (flat). Tracked requests on
 - `empty*`: `[]` (`null` for the single-location requests);
 - `crash*`: the process exits (status 3) — once per `--crash-marker` file, or every time if no
   marker is given;
+- `modified*`: ContentModified (-32801) the first time each method is asked about it, as ty
+  and pyrefly answer a request in flight when a document opens or closes; then as below;
+- `cancelled*`: RequestCancelled (-32800) the first time, as pyrefly says it ("canceled due
+  to subsequent mutation"); then as below;
+- `flicker*`: empty, except ContentModified the second time each method is asked;
+- `never*`: ContentModified every time;
+- `preparemod*`: prepareCallHierarchy answers ContentModified the second time, incoming
+  calls the first time: the item is known, the calls must be asked again with it;
 - anything else: the symbol's own location (references: a list; call hierarchy: an item whose
   selectionRange is the name, incoming/outgoing calls: one call from/to the same item).
 
 Every tracked request is appended to `--log FILE` as one JSON line {"t", "method", "name"}
 (wall-clock time, written before answering), which is how the tests count requests across
 processes and proxy restarts. `--delay S` makes every tracked request take S seconds.
+
+Asks are counted per process and (method, name). `--no-call-hierarchy` leaves
+callHierarchyProvider out of the capabilities (as zuban does) and answers the requests anyway,
+so asking them shows up in the log.
 
 `--events FILE` appends one JSON line per didOpen, didClose and request about a document
 {"pid", "event": "open" | "close" | "ask" | "outline", "uri", "version" (opens), "open" (asks
@@ -23,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import re
@@ -30,7 +43,13 @@ import time
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.capabilities import ServerCapabilitiesBuilder
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcRequestCancelled,
+)
 from pygls.lsp.server import LanguageServer
 
 DECLARATION = re.compile(r"^\s*(def|class)\s+(\w+)")
@@ -41,9 +60,11 @@ parser.add_argument("--delay", type=float, default=0.0)
 parser.add_argument("--crash-marker")
 parser.add_argument("--events")
 parser.add_argument("--open-only", action="store_true")
+parser.add_argument("--no-call-hierarchy", action="store_true")
 options = parser.parse_args()
 
 OPEN: set[str] = set()
+ASKS: collections.Counter[tuple[str, str]] = collections.Counter()
 
 server = LanguageServer("fails-on-bad", "1")
 
@@ -52,6 +73,23 @@ def log(method: str, name: str) -> None:
     line = json.dumps({"t": time.monotonic(), "method": method, "name": name}) + "\n"
     with open(options.log, "a", encoding="utf-8") as handle:
         handle.write(line)
+    ASKS[(method, name)] += 1
+    asks = ASKS[(method, name)]
+    if (
+        (name.startswith("modified") and asks == 1)
+        or (name.startswith("flicker") and asks == 2)
+        or name.startswith("never")
+        or (name.startswith("preparemod") and (method, asks) in PREPAREMOD)
+    ):
+        raise JsonRpcContentModified("content modified")
+    if name.startswith("cancelled") and asks == 1:
+        raise JsonRpcRequestCancelled("canceled due to subsequent mutation")
+
+
+PREPAREMOD = {
+    (types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY, 2),
+    (types.CALL_HIERARCHY_INCOMING_CALLS, 1),
+}
 
 
 def event(kind: str, uri: str, **fields: Any) -> None:
@@ -136,7 +174,7 @@ async def answer(ls: LanguageServer, method: str, uri: str, position: types.Posi
     if name.startswith("bad"):
         raise JsonRpcInternalError(f"cannot resolve {name}")
     item = item_for(ls, uri, position)
-    empty = name.startswith("empty")
+    empty = name.startswith(("empty", "flicker"))
     if method in (types.TEXT_DOCUMENT_REFERENCES, types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY):
         if empty:
             return []
@@ -182,6 +220,18 @@ async def outgoing(ls: LanguageServer, params: types.CallHierarchyOutgoingCallsP
     item = params.item
     return [types.CallHierarchyOutgoingCall(to=item, from_ranges=[item.selection_range])]
 
+
+if options.no_call_hierarchy:
+    # pygls advertises a provider for every feature registered: take it out again (zuban has
+    # no call hierarchy at all); the requests are still answered, so any that is sent shows.
+    _build = ServerCapabilitiesBuilder.build
+
+    def _without_call_hierarchy(self: ServerCapabilitiesBuilder) -> types.ServerCapabilities:
+        capabilities = _build(self)
+        capabilities.call_hierarchy_provider = None
+        return capabilities
+
+    ServerCapabilitiesBuilder.build = _without_call_hierarchy  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     server.start_io()
