@@ -216,6 +216,11 @@ class Documents:
         self._disk.pop(uri, None)
         self._missing.pop(uri, None)
 
+    def document(self, uri: str) -> Text | None:
+        """The open text, else the cached disk text, as the immutable ``Text`` (the name
+        rule keeps the one before a change: proxy/mentions.py)."""
+        return self._lookup(uri)
+
     def text(self, uri: str) -> str | None:
         """The open text, else the cached disk text, else None (nothing is read here)."""
         doc = self._lookup(uri)

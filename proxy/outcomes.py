@@ -7,12 +7,13 @@ here waits on the database.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from cachetools import LRUCache
 
 from lsp_backoff.proxy.documents import Documents
+from lsp_backoff.proxy.mentions import Mentions
 from lsp_backoff.proxy.messages import METHOD_NOT_FOUND, REQUEST_CANCELLED, TRANSIENT_CODES
 from lsp_backoff.proxy.operations import CALLS, PREPARE_CALLS, SYMBOL_LISTS
 from lsp_backoff.proxy.readiness import Readiness
@@ -25,6 +26,7 @@ from lsp_backoff.proxy.recording import (
     listed_entries,
     targets,
 )
+from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
@@ -53,12 +55,21 @@ class Sink(Protocol):
         self, symbol: str, operation: str, kind: str, detail_prefix: str
     ) -> None: ...
     def forget_document(self, uri: str) -> None: ...
+    def rearm(
+        self,
+        uri: str,
+        names: Collection[str] | Callable[[], Collection[str] | None],
+        operations: Collection[str],
+    ) -> None: ...
 
 
 class Outcomes:
     def __init__(self, tracker: FailureTracker, sink: Sink) -> None:
         self.tracker = tracker
         self.sink = sink
+        #: The name rule across files (proxy/mentions.py); None turns it off (`enrich --watch`
+        #: applies it itself, from its record of every file's names).
+        self.mentions: Mentions | None = Mentions(sink.rearm)
         # The content hash last told to the store per document: rows are current only while
         # it matches, so every version we attach to a row must have been reported first.
         self._reported: LRUCache[str, str] = LRUCache(maxsize=10_000)
@@ -227,6 +238,12 @@ class Outcomes:
             return
         text = error.get("message", "") if isinstance(error, dict) else str(error)
         self.failure(symbol, operation, f"error {code}: {text}", code in TRANSIENT_CODES)
+
+    def mentioned(self, uri: str, before: Text | None, after: Text | None) -> None:
+        """The content of `uri` changed from `before` to `after`: the name rule (the names
+        are found off this thread, see proxy/mentions.py)."""
+        if self.mentions is not None:
+            self.mentions.changed(uri, before, after)
 
     def forget_document(self, uri: str) -> None:
         """The file was deleted: nothing of it stays, in memory or in the graph."""

@@ -189,7 +189,12 @@ class StoreLink:
         else:
             self._hold(lambda store: store.forget_document(uri))
 
-    def rearm(self, uri: str, names: Collection[str], operations: Collection[str]) -> None:
+    def rearm(
+        self,
+        uri: str,
+        names: Collection[str] | Callable[[], Collection[str] | None],
+        operations: Collection[str],
+    ) -> None:
         if self.store is not None:
             self.store.rearm(uri, names, operations)
         else:

@@ -12,6 +12,11 @@ file's text asks the read gate (``later``) and runs once it has been read off th
 Content hashes are computed only where something is compared or recorded (didOpen, didSave,
 didClose, a watched file read), never per keystroke: a didChange re-arms without hashing, and
 the new content's hash is computed once, when a tracked request or a recorded row needs it.
+
+Across files (issue 13): every content change also hands the text before and after to the name
+rule (``Outcomes.mentioned``, proxy/mentions.py), which re-arms symbols elsewhere named in
+either text and stops answers pointing into the document counting; the names are found on the
+store's writer thread, never here. A file deleted hands over its last known text.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 from lsp_backoff.proxy import messages as msg
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.outcomes import Outcomes
+from lsp_backoff.proxy.text import Text
 
 #: FileChangeType.Deleted (spec 3.17, workspace/didChangeWatchedFiles).
 FILE_DELETED = 3
@@ -42,8 +48,10 @@ def document_event(
         for change in changes if isinstance(changes, list) else ():
             if isinstance(change, dict) and isinstance(change.get("uri"), str):
                 if change.get("type") == FILE_DELETED:
+                    before = docs.document(change["uri"])
                     docs.file_changed(change["uri"])
                     outcomes.forget_document(change["uri"])  # nothing left to read
+                    outcomes.mentioned(change["uri"], before, None)
                 else:
                     _watched(change["uri"], docs, outcomes, later)
         return
@@ -61,31 +69,43 @@ def document_event(
         _saved_unopened(uri, docs, outcomes, later)
     elif method == "textDocument/didChange":
         changes = params.get("contentChanges")
+        before = docs.document(uri)
         if isinstance(changes, list) and docs.change(uri, changes):
             outcomes.rearm(uri)  # no hash: see the module docstring
-    elif _apply(method, uri, doc, params, docs, outcomes):
-        changed(uri, docs, outcomes)
+            outcomes.mentioned(uri, before, docs.document(uri))
+    else:
+        before = docs.document(uri)
+        if _apply(method, uri, doc, params, docs, outcomes):
+            changed(uri, docs, outcomes, before)
 
 
 def _watched(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:
     """The file changed on disk: its cached text is stale and its symbols are asked again; an
-    unopened file's new content hash is told to the store once the gate has read it."""
+    unopened file's new content hash is told to the store once the gate has read it, and the
+    name rule gets its text before (if it was cached) and after (the writer compares them)."""
+    before = docs.document(uri)
     docs.file_changed(uri)
     outcomes.rearm(uri)
     if docs.is_open(uri):
         return  # the editor's text is the content; the store knows its hash already
-    later(uri, lambda: outcomes.document_changed(uri, docs.version(uri)))
+
+    def read() -> None:
+        outcomes.document_changed(uri, docs.version(uri))
+        outcomes.mentioned(uri, before, docs.document(uri))
+
+    later(uri, read)
 
 
 def _saved_unopened(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:
     """didSave without text of a document that is not open: its file is the content now,
     compared with what was known once read (off the loop)."""
     before = docs.cached_version(uri)
+    text_before = docs.document(uri)
     docs.file_changed(uri)  # the cached disk text is stale
 
     def compare() -> None:
         if before is None or docs.version(uri) != before:
-            changed(uri, docs, outcomes)
+            changed(uri, docs, outcomes, text_before)
 
     if docs.needs_read(uri):
         later(uri, compare)
@@ -96,11 +116,12 @@ def _saved_unopened(uri: str, docs: Documents, outcomes: Outcomes, later: Later)
 def _close(uri: str, docs: Documents, outcomes: Outcomes, later: Later) -> None:
     """Closing without saving drops the edits: the file on disk is the content again."""
     before = docs.version(uri)
+    text_before = docs.document(uri)
     docs.close(uri)
 
     def compare() -> None:
         if docs.version(uri) != before:
-            changed(uri, docs, outcomes)
+            changed(uri, docs, outcomes, text_before)
 
     if docs.needs_read(uri):
         later(uri, compare)  # the disk text is compared once read, off the loop
@@ -130,8 +151,9 @@ def _apply(
     return False
 
 
-def changed(uri: str, docs: Documents, outcomes: Outcomes) -> None:
-    """A document's content changed, compared: its symbols are asked again next time, and the
-    store learns the new content hash."""
+def changed(uri: str, docs: Documents, outcomes: Outcomes, before: Text | None) -> None:
+    """A document's content changed from `before`, compared: its symbols are asked again next
+    time, the store learns the new content hash, and the name rule runs across files."""
     outcomes.rearm(uri)
     outcomes.document_changed(uri, docs.version(uri))
+    outcomes.mentioned(uri, before, docs.document(uri))

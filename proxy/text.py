@@ -154,12 +154,14 @@ class _Chunk:
     """Whole lines of text, with their number of line breaks and (once asked) line starts.
     Shared by every Text that contains it; what it caches is a fact about its text."""
 
-    __slots__ = ("_breaks", "_starts", "text")
+    __slots__ = ("_breaks", "_starts", "text", "words")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._breaks: int | None = None
         self._starts: list[int] | None = None
+        #: The identifiers the chunk mentions, once someone asked (Text.chunk_words).
+        self.words: frozenset[str] | None = None
 
     @property
     def breaks(self) -> int:
@@ -180,7 +182,7 @@ class _Chunk:
         line break (`text`: the result): the same lines, later starts shifted — what typing
         costs, instead of splitting the chunk into lines again."""
         new = _Chunk.__new__(_Chunk)
-        new.text, new._breaks, new._starts = text, self._breaks, None
+        new.text, new._breaks, new._starts, new.words = text, self._breaks, None, None
         if self._starts is not None:
             k = bisect_right(self._starts, at)
             new._starts = self._starts[:k] + [s + delta for s in self._starts[k:]]
@@ -226,6 +228,20 @@ class Text:
         if self._hash is None:
             self._hash = digest(self.text)
         return self._hash
+
+    def chunk_words(self, find: Callable[[str], frozenset[str]]) -> list[frozenset[str]]:
+        """``find`` of each chunk's text, computed once per chunk and kept on it: a chunk is
+        shared by every text that contains it, so after an edit only the edited chunks are
+        looked at again (proxy/mentions.py: the identifiers a text mentions). Safe on another
+        thread: a chunk's text never changes, and ``_cut`` replaces the list of chunks (with
+        the same content) rather than changing the one a caller holds."""
+        found = []
+        for chunk in self._chunks:
+            words = chunk.words
+            if words is None:
+                words = chunk.words = find(chunk.text)
+            found.append(words)
+        return found
 
     def slice(self, a: int, b: int) -> str:
         """Characters ``a`` to ``b`` of the text, joining only the chunks they lie in."""

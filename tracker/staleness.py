@@ -43,6 +43,15 @@ DELETE FROM pair WHERE kind IN (0, 1)
 
 Step = Any  # store_sql.Step: a function of the connection
 
+#: The operations whose answers about a symbol can change when *another* file changes: who
+#: refers to it, implements it, calls it, and what it calls (its callees may move or vanish).
+STALE_OPERATIONS: tuple[str, ...] = (
+    "references",
+    "implementation",
+    "incoming_calls",
+    "outgoing_calls",
+)
+
 
 def document_id(conn: sqlite3.Connection, uri: str) -> int | None:
     row = conn.execute("SELECT id FROM document WHERE uri = ?", (uri,)).fetchone()
@@ -57,9 +66,7 @@ def stale_targets(conn: sqlite3.Connection, doc: int) -> None:
 def rearm_op(uri: str, names: Collection[str], operations: Collection[str]) -> tuple[Step, ...]:
     """Document `uri` changed, its old and new texts mentioning `names`: the target rule, then
     the name rule for `operations`."""
-    for operation in operations:
-        if operation not in OPERATIONS:
-            raise ValueError(f"unknown operation {operation!r}")
+    check_operations(operations)
     ops = json.dumps(sorted(OPERATIONS.index(op) for op in operations))
     listed = json.dumps(sorted(names))
 
@@ -72,6 +79,12 @@ def rearm_op(uri: str, names: Collection[str], operations: Collection[str]) -> t
             conn.execute(_NAMED, {"doc": where, "names": listed, "operations": ops})
 
     return (step,)
+
+
+def check_operations(operations: Collection[str]) -> None:
+    for operation in operations:
+        if operation not in OPERATIONS:
+            raise ValueError(f"unknown operation {operation!r}")
 
 
 def forget_document_op(uri: str) -> tuple[Step, ...]:

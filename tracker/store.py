@@ -229,11 +229,30 @@ class GraphStore:
         does every (symbol, operation) elsewhere with an edge into it (tracker.staleness)."""
         self._put(staleness.forget_document_op(uri))
 
-    def rearm(self, uri: str, names: Collection[str], operations: Collection[str]) -> None:
+    def rearm(
+        self,
+        uri: str,
+        names: Collection[str] | Callable[[], Collection[str] | None],
+        operations: Collection[str],
+    ) -> None:
         """The document changed and its old or new text mentions `names`: answers pointing
         into it, and those of symbols elsewhere with those names for `operations`, stop
-        counting (tracker.staleness)."""
-        self._put(staleness.rearm_op(uri, names, operations))
+        counting (tracker.staleness).
+
+        `names` may be a function returning them, or None for "nothing changed after all":
+        it then runs on the writer thread (finding the names of a large text is work the
+        caller's thread must not do; proxy/mentions.py)."""
+        if not callable(names):
+            self._put(staleness.rearm_op(uri, names, operations))
+            return
+        staleness.check_operations(operations)
+        find = names
+
+        def build() -> Op:
+            found = find()
+            return () if found is None else staleness.rearm_op(uri, found, operations)
+
+        self._put(build)  # type: ignore[arg-type]
 
     def _put(self, op: Op) -> None:
         if not op or self._closed or self._fatal is not None:

@@ -93,6 +93,11 @@ class Runner:
         self.stop = asyncio.Event()
         # One core for every server: one tracker, one writer, one set of counters (pool.py).
         self.core = Core.open(self.config)
+        if options.watch:
+            # The watch loop applies the name rule itself, with every file's names (files the
+            # proxies never read too) and while the monitor is held; a proxy's own rule for a
+            # watched file would land after its read, possibly after the loop let go.
+            self.core.outcomes.mentions = None
         #: What each file was told as (`--watch` only): the watch loop plans changes from it.
         self.planner: Planner | None = Planner(keep_open=False) if options.watch else None
         read = _read_text if self.planner is None else registering(_read_text, self.planner)
@@ -274,6 +279,8 @@ class Runner:
                 elapsed=time.monotonic() - started,
                 interrupted=interrupted,
             )
+            if watch is not None:
+                summary["watch"] = watch.stats()
         finally:
             self.progress.close()
             await self.pool.close()

@@ -56,9 +56,12 @@ class Watcher:
         *,
         debounce_ms: int = DEBOUNCE_MS,
         step_ms: int = STEP_MS,
+        on_events: Callable[[], None] = lambda: None,
     ) -> None:
         self.root = root.resolve()
         self.changes = changes
+        #: Called after each group of events is in `changes` (the live progress line).
+        self.on_events = on_events
         #: Relative paths of the files enrich knows (keep_event keeps those wherever they are).
         self.known = known
         self.debounce_ms = debounce_ms
@@ -89,6 +92,7 @@ class Watcher:
                 rel = self.relative(path)
                 if rel is not None:
                     self.changes.add(rel)
+            self.on_events()
 
 
 def resolve(

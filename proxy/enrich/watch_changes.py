@@ -56,10 +56,16 @@ class ChangeSet:
         self._events = 0
         #: Set while there is something to take.
         self.ready = asyncio.Event()
+        #: Over the whole run: the most paths ever waiting at once (never above `limit`: the
+        #: bound on what a burst can queue), raw events, and paths taken (summed per batch).
+        self.peak = 0
+        self.events_total = 0
+        self.paths_taken = 0
 
     def add(self, rel: str) -> None:
         """One raw event on `rel` (a path relative to the workspace, POSIX separators)."""
         self._events += 1
+        self.events_total += 1
         self.ready.set()
         if self._overflow or rel in self._paths:
             return
@@ -67,12 +73,15 @@ class ChangeSet:
             # The paths no longer matter: the whole listing is compared instead.
             self._overflow = True
             self._paths.clear()
+            self.peak = self.limit
             return
         self._paths[rel] = None
+        self.peak = max(self.peak, len(self._paths))
 
     def take(self) -> Batch:
         """What changed since the last take; the set starts empty again."""
         batch = Batch(tuple(self._paths), self._overflow, self._events)
+        self.paths_taken += len(batch.paths)
         self._paths = {}
         self._overflow = False
         self._events = 0

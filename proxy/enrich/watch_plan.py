@@ -12,7 +12,7 @@ the servers so far (`Tracked` per file), a :class:`Plan` says
 - for cross-file staleness, the documents whose content changed (`changed`: an edge whose target
   lies in one of them no longer counts as current) and the names their old or new text mentions
   (`mentions`, per file: symbols elsewhere with those names are asked again for
-  STALE_OPERATIONS).
+  tracker.staleness.STALE_OPERATIONS).
 
 A file whose content hash is unchanged (a formatter that changed nothing, a `touch`, a checkout
 of the same content) costs nothing. The planner does no I/O and keeps no clock: it only updates
@@ -21,13 +21,13 @@ its own record of each file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lsp_backoff.proxy.documents import content_hash
+from lsp_backoff.proxy.mentions import identifiers
 
 from .files import language_id
 from .watch import Observed
@@ -35,22 +35,8 @@ from .watch import Observed
 #: FileChangeType (spec 3.17, workspace/didChangeWatchedFiles).
 CREATED, CHANGED, DELETED = 1, 2, 3
 
-#: The operations whose answers about a symbol can change when *another* file changes: who
-#: refers to it, implements it, calls it, and what it calls (its callees may move or vanish).
-STALE_OPERATIONS: tuple[str, ...] = (
-    "references",
-    "implementation",
-    "incoming_calls",
-    "outgoing_calls",
-)
-
-#: An identifier as most languages spell one: a letter or underscore, then word characters.
-_IDENTIFIER = re.compile(r"\b[^\W\d]\w*")
-
-
-def mentioned_names(text: str) -> frozenset[str]:
-    """Every identifier-like word of a text (keywords too: they match no symbol's name)."""
-    return frozenset(_IDENTIFIER.findall(text))
+#: The same names an editor's session re-arms (proxy/mentions.py, tracker/staleness.py).
+mentioned_names = identifiers
 
 
 @dataclass

@@ -26,12 +26,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lsp_backoff.tracker.staleness import STALE_OPERATIONS
+
 from .asking import Asker
 from .client import ServerDied
 from .monitor import Monitor
 from .watch import Watcher, gone_documents, resolve
 from .watch_changes import ChangeSet
-from .watch_plan import DELETED, STALE_OPERATIONS, Plan, Planner
+from .watch_plan import DELETED, Plan, Planner
 from .window import Reader
 
 
@@ -229,7 +231,7 @@ class WatchLoop:
         self.batches = 0
         #: Set after each applied batch (tests and the freshness benchmark wait on it).
         self.applied = asyncio.Event()
-        self.watcher = Watcher(self.root, self.changes, self._known)
+        self.watcher = Watcher(self.root, self.changes, self._known, on_events=self.report)
         self._watching: asyncio.Task[None] | None = None
 
     def _known(self) -> set[str]:
@@ -237,8 +239,20 @@ class WatchLoop:
         return {str(path)[prefix:] for path in self.planner.files}
 
     def report(self) -> None:
+        """The live line: on each idle round, and as changes arrive (the "+N to apply")."""
         if self.progress is not None and self.monitor is not None:
             self.progress.watching(self.files_changed, len(self.changes), self.monitor.last.missing)
+
+    def stats(self) -> dict[str, int]:
+        """The summary's `watch` object: what the watch did over the whole run. `peak_waiting`
+        is the most changed paths ever gathered at once (bounded: see watch_changes.py)."""
+        return {
+            "batches": self.batches,
+            "files_changed": self.files_changed,
+            "events": self.changes.events_total,
+            "paths_taken": self.changes.paths_taken,
+            "peak_waiting": self.changes.peak,
+        }
 
     def start(self, stop: asyncio.Event) -> None:
         """Start watching (before the first pass: what changes meanwhile is not missed)."""

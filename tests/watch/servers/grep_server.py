@@ -12,6 +12,11 @@ text) for every request, so its answers are always those of the workspace as it 
 After `initialized` it reports one work-done progress (begin, end): the proxy then takes empty
 answers as definitive at once (the readiness rule). Every tracked request is appended to
 `--log FILE` as one JSON line {"method", "name"}; `--delay S` makes each of them take S seconds.
+`--messages FILE` counts what the tracked log leaves out: one JSON line {"method", "uri"} per
+documentSymbol, didOpen, didChange and didClose, and {"method", "changes"} per
+workspace/didChangeWatchedFiles (the number of files it lists). `--gate FILE`: a documentSymbol
+of a document named `gate.py` waits until FILE exists — the whole server with it (one thread),
+so a test can hold enrich in the middle of applying a change while it makes more.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ WORD = re.compile(r"\w+")
 parser = argparse.ArgumentParser()
 parser.add_argument("--log", required=True)
 parser.add_argument("--delay", type=float, default=0.0, help="seconds every tracked request takes")
+parser.add_argument("--messages", help="log documentSymbol and document notifications here")
+parser.add_argument("--gate", help="documentSymbol of gate.py waits until this file exists")
 options = parser.parse_args()
 
 server = LanguageServer("grep-server", "1")
@@ -140,9 +147,39 @@ async def initialized(ls: LanguageServer, params: types.InitializedParams) -> No
     ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
 
 
+def message(method: str, **fields: Any) -> None:
+    if options.messages:
+        with open(options.messages, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"method": method, **fields}) + "\n")
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: LanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    message("didOpen", uri=params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: LanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    message("didChange", uri=params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    message("didClose", uri=params.text_document.uri)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def watched(ls: LanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+    message("didChangeWatchedFiles", changes=len(params.changes))
+
+
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: LanguageServer, params: types.DocumentSymbolParams) -> Any:
     uri = params.text_document.uri
+    message("documentSymbol", uri=uri)
+    if options.gate and uri.endswith("/gate.py"):
+        while not os.path.exists(options.gate):  # the test's release, not a timing
+            time.sleep(0.02)
     return [
         types.DocumentSymbol(
             name=name,

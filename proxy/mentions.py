@@ -1,0 +1,122 @@
+"""The name rule for an editor's session (issue 13; tracker/staleness.py): when a document's
+content changes, symbols elsewhere whose names its old or new text mentions are re-armed for
+the operations another file can change (references, implementation, incoming and outgoing
+calls), and answers pointing into it stop counting (the target rule runs with it).
+
+Nothing here runs on the forwarding path beyond a dictionary lookup under an uncontended lock:
+a content change (proxy/sync.py) hands over the text before and after — immutable ``Text``
+objects (proxy/text.py), so holding one costs only the chunks edited since — and the names are
+found on the graph store's writer thread when it takes the write (``GraphStore.rearm`` with a
+callable). Each chunk's identifiers are found once and kept on the chunk, which every later
+text shares until it is edited: a keystroke in a 10 MB file costs the ~8 KB chunk it touched
+and one union of kept sets, not a scan of the file (a scan in one call would hold the GIL for
+seconds: long chunks are scanned a slice at a time, so the relay's thread gets its turns).
+
+Coalesced: while the rule for a document waits in the writer's queue, further changes only move
+its "after" text; the writer runs the rule once, for the text before the first change and the
+text after the last. A text in between needs no names of its own: an answer recorded while it
+was current either points into the document (the target rule removes it) or lacks a mention
+the text after still has (named then) — or the mention is gone again and the answer is right.
+What it can miss: an answer *computed* before the change and recorded after the rule ran (a
+request in flight across an edit) — `enrich --watch` holds its questions around a change, an
+editor's session does not.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from lsp_backoff.proxy.text import Text
+from lsp_backoff.tracker.staleness import STALE_OPERATIONS
+
+#: An identifier as most languages spell one: a letter or underscore, then word characters.
+IDENTIFIER = re.compile(r"\b[^\W\d]\w*")
+#: A chunk longer than this (a file opened and not edited yet is one chunk) is scanned in
+#: slices of whole lines about this long: ~2 ms each, so the GIL changes hands in between.
+_SLICE = 8192
+
+#: ``rearm(uri, names, operations)``: the store's (``GraphStore.rearm``); `names` is called
+#: on the writer thread and returns the names, or None when there is nothing to do.
+Rearm = Callable[[str, Callable[[], frozenset[str] | None], Collection[str]], None]
+
+
+def identifiers(text: str) -> frozenset[str]:
+    """Every identifier-like word of `text` (keywords too: they match no symbol's name)."""
+    if len(text) <= 2 * _SLICE:
+        return frozenset(IDENTIFIER.findall(text))
+    found: set[str] = set()
+    start = 0
+    while start < len(text):
+        # Cut after a line break: no identifier spans one, and \b sees the real neighbour.
+        end = text.find("\n", start + _SLICE)
+        end = len(text) if end < 0 else end + 1
+        found.update(IDENTIFIER.findall(text, start, end))
+        start = end
+    return frozenset(found)
+
+
+def mentioned(*texts: Text | None) -> frozenset[str]:
+    """The identifiers any of `texts` mentions; chunks the texts share are looked at once."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    for text in texts:
+        for words in text.chunk_words(identifiers) if text is not None else ():
+            if id(words) not in seen:  # one set per chunk: shared chunks share theirs
+                seen.add(id(words))
+                found |= words
+    return frozenset(found)
+
+
+@dataclass
+class _Pending:
+    before: Text | None
+    after: Text | None
+    taken: bool = False
+
+
+class Mentions:
+    """One per core: the name rule's writes, at most one waiting per document."""
+
+    def __init__(self, rearm: Rearm) -> None:
+        self._rearm = rearm
+        self._pending: dict[str, _Pending] = {}
+        # Taken by the loop (changed) and the writer thread (_names), each for a few steps.
+        self._lock = threading.Lock()
+        #: Rules handed to the store / changes folded into one already waiting (tests).
+        self.queued = 0
+        self.coalesced = 0
+
+    def changed(self, uri: str, before: Text | None, after: Text | None) -> None:
+        """The content of `uri` went from `before` to `after` (None: not known — a file
+        never read, or gone). Cheap: no text is looked at here."""
+        if before is None and after is None:
+            return  # nothing to name; the target rule runs when the new version is recorded
+        with self._lock:
+            waiting = self._pending.get(uri)
+            if waiting is not None and not waiting.taken:
+                waiting.after = after  # its `before` stays the text before the first change
+                self.coalesced += 1
+                return
+            job = self._pending[uri] = _Pending(before, after)
+        self.queued += 1
+        self._rearm(uri, lambda: self._names(uri, job), STALE_OPERATIONS)
+
+    def _names(self, uri: str, job: _Pending) -> frozenset[str] | None:
+        """On the writer thread: the names of the texts before and after, None when the
+        content is the same after all (an edit undone before the writer got to it)."""
+        with self._lock:
+            job.taken = True
+            if self._pending.get(uri) is job:
+                del self._pending[uri]
+            before, after = job.before, job.after
+        if before is after or (
+            before is not None
+            and after is not None
+            and before.length() == after.length()
+            and before.text == after.text
+        ):
+            return None
+        return mentioned(before, after)

@@ -1,0 +1,165 @@
+"""Helpers for the watch tests: `lsp-backoff enrich --watch` as a real process in front of any
+server, its stderr read as it comes, and the graph a database holds (edges and placeholders,
+order aside) — to compare with what a fresh `enrich` of the same workspace records.
+
+Waits are bounded and wait for what the process prints (the progress line, the summary), never
+for a fixed time. Not a conftest.py: see tests/enrich/enrich_helpers.py for why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+GREP_SERVER = Path(__file__).parent / "servers" / "grep_server.py"
+#: Seconds: a bound on settling on a loaded machine, not an expectation.
+BOUND = 180.0
+
+
+def env() -> dict[str, str]:
+    result = dict(os.environ)
+    result.pop("LSP_BACKOFF_DB", None)
+    result["PYTHONPATH"] = str(ROOT)
+    return result
+
+
+def command(ws: Path, db: Path, server: Sequence[str], *options: str) -> list[str]:
+    return [
+        sys.executable, "-m", "lsp_backoff", "enrich", str(ws), "--db", str(db), "--json",
+        "--interval", "0.3", "--backoff-base", "0.2", *options, "--", *server,
+    ]  # fmt: skip
+
+
+def grep_server(log: Path, *args: str) -> list[str]:
+    return [sys.executable, str(GREP_SERVER), "--log", str(log), *args]
+
+
+class Watching:
+    """The `enrich --watch` process and the lines of its stderr, read as they come."""
+
+    LINE = re.compile(r"watching: (\d+) files changed( \(\+\d+ to apply\))?, (\d+) symbol")
+
+    def __init__(
+        self, ws: Path, db: Path, server: Sequence[str], options: Sequence[str] = ()
+    ) -> None:
+        self.process = subprocess.Popen(
+            command(ws, db, server, "--watch", *options),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env(),
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+
+    def wait_for(self, done: Callable[[list[str]], bool], what: str, bound: float = BOUND) -> None:
+        """Until `done(lines)`: looked at on every new line, and every tenth of a second for
+        what is not printed (a server's log). The bound only ends a wait that failed."""
+        deadline = time.monotonic() + bound
+        with self.changed:
+            while not done(self.lines) and self.process.poll() is None:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"not {what}:\n" + "".join(self.lines[-30:]))
+                self.changed.wait(0.1)
+        assert self.process.poll() is None, "".join(self.lines)
+
+    def settled(self, files_changed: int, bound: float = BOUND) -> None:
+        """Wait for the progress line saying: this many files applied, nothing pending."""
+
+        def done(lines: list[str]) -> bool:
+            states = [m for line in lines if (m := self.LINE.search(line))]
+            if not states:
+                return False
+            last = states[-1]
+            return int(last[1]) >= files_changed and not last[2] and last[3] == "0"
+
+        self.wait_for(done, f"settled at {files_changed} files changed", bound)
+
+    def interrupt(self) -> tuple[int, str]:
+        os.killpg(self.process.pid, signal.SIGINT)
+        out, _ = self.process.communicate(timeout=120)
+        return self.process.returncode, out
+
+    def summary(self) -> dict[str, Any]:
+        """Ctrl-C, then the JSON summary it prints."""
+        status, out = self.interrupt()
+        assert status == 130, "".join(self.lines[-30:])
+        return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.interrupt()
+
+
+def graph(db: Path) -> list[tuple[Any, ...]]:
+    """Every edge and placeholder row, without when it was recorded, sorted."""
+    from lsp_backoff.tracker import queries
+
+    conn = queries.connect(db)
+    try:
+        rows = queries.edges(conn)
+    finally:
+        conn.close()
+    keep = ("symbol", "name", "uri", "line", "character", "operation", "kind", "detail")
+    return sorted(
+        (*(row[k] for k in keep), tuple(sorted((row["target"] or {}).items()))) for row in rows
+    )
+
+
+def fresh(
+    ws: Path, tmp: Path, step: str, server: Sequence[str], options: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
+    """The graph a fresh `enrich` of `ws` records into an empty database."""
+    db = tmp / f"fresh-{step}.db"
+    done = subprocess.run(
+        command(ws, db, server, *options),
+        capture_output=True, text=True, cwd=ROOT, env=env(), timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return graph(db)
+
+
+def write(path: Path, text: str) -> None:
+    """Replace the file in one step, as editors save: the watcher never sees it half written
+    (a truncated file applied as one batch, its text as the next)."""
+    temporary = path.with_name(path.name + ".tmp~")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def edit(path: Path, *pairs: str) -> None:
+    """Replace each old text (pairs: old, new, old, new, …) in one write."""
+    text = path.read_text()
+    for old, new in zip(pairs[::2], pairs[1::2], strict=True):
+        assert old in text, (path, old)
+        text = text.replace(old, new)
+    write(path, text)
+
+
+def difference(watched: list[Any], expected: list[Any]) -> str:
+    """The rows only one of two graphs has, for an assertion message."""
+    a, b = set(watched), set(expected)
+    lines = [f"only watched: {row}" for row in sorted(a - b)]
+    lines += [f"only fresh:   {row}" for row in sorted(b - a)]
+    return "\n".join(lines[:40])
