@@ -40,7 +40,8 @@ from .pool import EnrichError, Pool
 from .progress import Progress, make_progress
 from .summary import build_summary, exit_status, print_summary
 from .watch_plan import Planner
-from .watch_run import WatchLoop, WatchMonitor, forget_gone, pool_servers, registering
+from .watch_run import WatchLoop, WatchMonitor
+from .watch_servers import forget_gone, pool_servers, registering
 from .window import Work
 
 __all__ = ["EnrichError", "EnrichOptions", "Runner", "run_enrich"]

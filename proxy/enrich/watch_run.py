@@ -5,8 +5,9 @@ loop, plans it (watch_plan.py) and applies the plan *between* requests, never ac
 1. the monitor is held — its rounds wait, its queued questions are dropped unsent (the next
    round plans them again from the graph as it is then), and the requests in flight finish and
    are recorded — so no answer given before the change can be recorded after it as current;
-2. the servers are told (one didChangeWatchedFiles; didChange to a server that has a changed
-   file open; a Deleted file leaves the graph in the proxy, as it does for an editor's);
+2. the servers are told (a gone file is closed where it is open; one didChangeWatchedFiles;
+   didChange to a server that has a changed file open; a Deleted file leaves the graph in the
+   proxy, as it does for an editor's) — watch_servers.py says how, for a pool of servers;
 3. changed and created files have their symbols listed again;
 4. the cross-file rules run for every changed, created or deleted file (tracker/staleness.py:
    answers pointing into it, and symbols elsewhere named in its old or new text, lose their
@@ -20,21 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
 from .asking import Asker
-from .client import ServerDied
 from .monitor import Monitor
-from .watch import Watcher, gone_documents, resolve
+from .watch import Watcher, resolve
 from .watch_changes import ChangeSet
-from .watch_plan import DELETED, Plan, Planner
-from .window import Reader
+from .watch_plan import Plan, Planner
+from .watch_servers import Servers
 
 
 class _Either:
@@ -115,94 +113,6 @@ class WatchMonitor(Monitor):
         # The progress total counts from this change on (symbol keys move with every edit: a
         # set of every key ever seen would only grow for as long as the watch runs).
         self.seen.clear()
-
-
-class Servers:
-    """What the loop needs from the run: tell the servers, list symbols, reach the graph."""
-
-    def __init__(
-        self,
-        notify: Callable[[str, dict[str, Any]], None],
-        outline: Callable[[Path], Awaitable[None]],
-        flush: Callable[[], Awaitable[Any]],
-        rearm: Callable[[str, frozenset[str]], None],
-        changed: Callable[[Path, str], None] = lambda path, text: None,
-    ) -> None:
-        self.notify, self.outline, self.flush, self.rearm = notify, outline, flush, rearm
-        #: A file's new text, for servers that have it open (the planner's didChange is for
-        #: files it keeps open itself; a pool's windows open and close files on their own).
-        self.changed = changed
-
-
-def pool_servers(runner: Any) -> Servers:
-    """The servers of `runner`'s pool (pool.py, window.py) as the watch loop sees them.
-
-    Every running server gets the notifications. A changed file a window has open (with
-    `--open-files 0` every opened file stays open) gets its new text there as a didChange at
-    that window's next version; re-listing goes through the windows like the first pass."""
-    pool = runner.pool
-
-    def live() -> list[Any]:
-        return [w.connection for w in pool.workers if w.alive and w.connection is not None]
-
-    def notify(method: str, params: dict[str, Any]) -> None:
-        for connection in live():
-            connection.notify(method, params)
-
-    def changed(path: Path, text: str) -> None:
-        uri = path.as_uri()
-        for worker in pool.workers:
-            window, connection = worker.window, worker.connection
-            doc = window.open.get(uri)
-            if doc is None or not doc.sent or connection is None or not worker.alive:
-                continue
-            version = window.versions[uri] = window.versions.get(uri, 0) + 1
-            params = {"textDocument": {"uri": uri, "version": version}}
-            connection.notify(
-                "textDocument/didChange", {**params, "contentChanges": [{"text": text}]}
-            )
-
-    async def outline(path: Path) -> None:
-        while not runner.stop.is_set():
-            try:
-                await pool.submit(path, functools.partial(runner._outline, path))
-                return
-            except ServerDied:
-                continue  # asked again on a server that runs (restarted or another)
-
-    def rearm(uri: str, names: frozenset[str]) -> None:
-        # Every session's core writes the same file; one of them applies the rules.
-        connections = live()
-        if connections:
-            connections[0].core.store.rearm(uri, names, STALE_OPERATIONS)
-
-    return Servers(notify, outline, pool.flush, rearm, changed)
-
-
-def registering(read: Reader, planner: Planner) -> Reader:
-    """`read` (the windows' reader for didOpen) that also tells the planner each file's text
-    the first time the servers get it: later texts are the watch loop's to compare."""
-
-    async def read_and_register(path: Path) -> str | None:
-        text = await read(path)
-        if text is not None and path not in planner.files:
-            planner.seen(path, text, is_open=False)
-        return text
-
-    return read_and_register
-
-
-async def forget_gone(runner: Any, db: sqlite3.Connection, files: Sequence[Path]) -> None:
-    """Documents of this workspace the graph holds but the listing no longer has leave the
-    graph: told to every server's proxy as an editor would tell it (Deleted watched files)."""
-    root, include = runner.options.workspace, runner.options.include
-    gone = await asyncio.to_thread(gone_documents, db, root, files, include)
-    servers = pool_servers(runner)
-    for start in range(0, len(gone), 1000):  # bounded messages, however many are gone
-        changes = [{"uri": uri, "type": DELETED} for uri in gone[start : start + 1000]]
-        servers.notify("workspace/didChangeWatchedFiles", {"changes": changes})
-    if gone:
-        await runner.pool.flush()
 
 
 class WatchLoop:
@@ -288,6 +198,8 @@ class WatchLoop:
         assert monitor is not None
         if plan:
             async with monitor.held():
+                for path in plan.gone:  # closed first, as the planner closes its own
+                    self.servers.gone(path)
                 for method, params in plan.notifications:
                     self.servers.notify(method, params)
                 for item in observed:

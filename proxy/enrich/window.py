@@ -262,6 +262,14 @@ class Window:
         self._close(connection, uri, self.open[uri])
         return True
 
+    def forget(self, connection: LspConnection, uri: str) -> None:
+        """`uri`'s file left the workspace (enrich --watch): close it now if nothing is waiting
+        or running on it — an open document outlives its file in the server, which would go
+        on answering from it (references into a deleted file)."""
+        doc = self.open.get(uri)
+        if doc is not None and not doc.waiting and doc.running == 0:
+            self._close(connection, uri, doc)
+
     def _close(self, connection: LspConnection, uri: str, doc: _Open) -> None:
         del self.open[uri]
         self._ready.pop(uri, None)

@@ -132,8 +132,11 @@ def fresh(
 ) -> list[tuple[Any, ...]]:
     """The graph a fresh `enrich` of `ws` records into an empty database."""
     db = tmp / f"fresh-{step}.db"
+    # Its log (message bodies too) stays with the test's files: a graph that differs is
+    # explained by what the server was told and said.
+    log = ("--log-file", str(tmp / f"fresh-{step}.log"), "--log-level", "debug", "--log-messages")
     done = subprocess.run(
-        command(ws, db, server, *options),
+        command(ws, db, server, *log, *options),
         capture_output=True, text=True, cwd=ROOT, env=env(), timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -72,12 +72,15 @@ def lines_of(uri: str) -> list[str]:
 
 
 def workspace_uris() -> list[str]:
+    """The workspace's files on disk, and the documents open: as a real server does, an open
+    document counts although its file is gone (it answers from the open text until closed)."""
     root = Path(server.workspace.root_path or ".")
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found += [Path(dirpath, f).as_uri() for f in sorted(filenames) if f.endswith(".py")]
-    return found
+    opened = [uri for uri in server.workspace.text_documents if uri not in found]
+    return found + sorted(opened)
 
 
 def declarations(uri: str) -> list[tuple[str, int, int, int]]:
