@@ -40,6 +40,7 @@ __all__ = [
     "Connection",
     "Session",
     "held_back",
+    "held_until",
 ]
 
 #: What a question that never reached a server returns instead of an outcome.
@@ -93,6 +94,18 @@ def held_back(state: FailureState | None) -> bool:
     whose only state is a tentative empty answer is never held back (its repeat must reach
     the server)."""
     return state is not None and not state.skipped and (state.failures + state.transient) > 0
+
+
+def held_until(session: Session, key: tuple[str, str], now: float) -> float | None:
+    """When (epoch seconds) the proxy lets the pair `key` through again, if not `now`; for
+    incoming/outgoing calls, the prepare they are asked with counts too."""
+    keys = [key, (key[0], PREPARE)] if key[1] in CALL_OPERATIONS else [key]
+    until: float | None = None
+    for symbol, operation in keys:
+        state = session.failure_state(symbol, operation)
+        if state is not None and held_back(state) and state.retry_at > now:
+            until = state.retry_at if until is None else max(until, state.retry_at)
+    return until
 
 
 @dataclass

@@ -57,13 +57,21 @@ def unsupported(
     return missing
 
 
-def symbol_versions(db: sqlite3.Connection, keys: Iterable[str]) -> dict[str, str | None]:
-    """The content version each symbol was recorded at: a placeholder must carry it, or the
-    symbol would move to another version and its other rows with it."""
+def attach_versions(
+    db: sqlite3.Connection, rows: list[dict[str, Any]], operations: Collection[str]
+) -> None:
+    """Each row of ``operations`` gets ``version``: the content version its symbol was recorded
+    at. A placeholder must carry it, or the symbol would move to another version and its other
+    rows with it."""
     found: dict[str, str | None] = {}
-    for key in keys:
-        sid = symbol_id(db, key)
-        if sid is not None:
-            row = db.execute("SELECT version FROM symbol WHERE id = ?", (sid,)).fetchone()
-            found[key] = row[0] if row else None
-    return found
+    for row in rows:
+        key = row["symbol"]
+        if row["operation"] not in operations:
+            continue
+        if key not in found:
+            sid = symbol_id(db, key)
+            record = None
+            if sid is not None:
+                record = db.execute("SELECT version FROM symbol WHERE id = ?", (sid,)).fetchone()
+            found[key] = record[0] if record else None
+        row["version"] = found[key]

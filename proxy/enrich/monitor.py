@@ -30,8 +30,8 @@ from typing import Any
 
 from lsp_backoff.tracker import queries
 
-from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session, held_back
-from .capabilities import recorded_as, symbol_versions
+from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session, held_until
+from .capabilities import attach_versions, recorded_as
 from .client import ServerDied
 from .jsonrpc import ResponseError
 from .progress import Progress
@@ -113,8 +113,8 @@ class Monitor:
         self.last = RoundResult()
         #: Operations the server cannot answer (operation → why): not asked (capabilities.py).
         self.unsupported: dict[str, str] = {}
-        #: (symbol, operation) pairs "not supported" was recorded for, by this run.
-        self.noted: set[tuple[str, str]] = set()
+        #: (symbol, operation, version) "not supported" was recorded for, by this run.
+        self.noted: set[tuple[str, str, str | None]] = set()
 
     async def run(self, stop: asyncio.Event) -> RoundResult:
         """Rounds until done or `stop`; returns the last round's view of what is left.
@@ -201,12 +201,8 @@ class Monitor:
         # One database may serve several workspaces; this run enriches only its own.
         rows = [row for row in rows if str(row["uri"]).startswith(self.uri_prefix)]
         self.unsupported = self.session.unsupported(self.query_operations)
-        keys = {row["symbol"] for row in rows if row["operation"] in self.unsupported}
-        if keys:  # placeholders carry the symbol's version
-            versions = await asyncio.to_thread(symbol_versions, self.db, keys)
-            for row in rows:
-                if row["symbol"] in versions:
-                    row["version"] = versions[row["symbol"]]
+        if self.unsupported:  # their placeholders carry the symbol's version
+            await asyncio.to_thread(attach_versions, self.db, rows, self.unsupported)
         return rows
 
     def _plan(
@@ -220,7 +216,7 @@ class Monitor:
         }
         locate: list[dict[str, Any]] = []
         calls: dict[str, tuple[dict[str, Any], set[str]]] = {}
-        noted_now: set[tuple[str, str]] = set()
+        noted_now: set[tuple[str, str, str | None]] = set()
         for row in rows:
             key = (row["symbol"], row["operation"])
             self.seen.add(key)
@@ -243,7 +239,7 @@ class Monitor:
             if is_call and row["symbol"] in prepare_waiting:
                 result.waiting += 1  # counted again once prepare leaves backoff
                 continue
-            held = self._held_until(key, now)
+            held = held_until(self.session, key, now)
             if held is not None:
                 # The database says ready, the proxy's tracker says not yet (a ContentModified
                 # or a failure it has not written yet): asked now, the proxy would answer null.
@@ -269,10 +265,11 @@ class Monitor:
         return result, locate, calls
 
     def _not_supported(
-        self, row: dict[str, Any], result: RoundResult, noted_now: set[tuple[str, str]]
+        self, row: dict[str, Any], result: RoundResult, noted_now: set[tuple[str, str, Any]]
     ) -> None:
-        """Not asked: the proxy records "not supported", once; the next round sees it filled."""
-        key = (row["symbol"], recorded_as(row["operation"]))
+        """Not asked: the proxy records "not supported", once per content of the symbol (a
+        change under --watch re-arms it); the next round sees it filled."""
+        key = (row["symbol"], recorded_as(row["operation"]), row.get("version"))
         if key in noted_now:
             result.waiting += 1
         elif key in self.noted:  # recorded a round ago and still missing: it cannot be filled
@@ -295,17 +292,6 @@ class Monitor:
             if mono - record.waiting_since > self.max_wait:
                 return True
         return retry_at is not None and retry_at - now > self.max_wait
-
-    def _held_until(self, key: tuple[str, str], now: float) -> float | None:
-        """When the proxy's tracker lets this pair through again, if not now; for calls, the
-        prepare they are asked with counts too."""
-        keys = [key, (key[0], PREPARE)] if key[1] in CALL_OPERATIONS else [key]
-        until = None
-        for symbol, operation in keys:
-            state = self.session.failure_state(symbol, operation)
-            if held_back(state) and state is not None and state.retry_at > now:
-                until = max(until or state.retry_at, state.retry_at)
-        return until
 
     def _verdict(self, record: Asked | None, snapshot: int, mono: float) -> str:
         """ask / wait / stuck for a ready orphan, given what this run already saw of it."""

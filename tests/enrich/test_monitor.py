@@ -165,6 +165,30 @@ async def test_calls_wait_while_prepare_is_backing_off(monkeypatch: pytest.Monke
     assert monitor.session.connection.sent == []
 
 
+async def test_a_pair_the_proxy_still_holds_back_waits_for_its_retry_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database says ready, the proxy's tracker (a step ahead) says not yet: asked in the
+    round its retry time has come, not before (the proxy would answer null itself)."""
+    script(monkeypatch, [row("a", "references")], [row("a", "references")], [])
+    monitor = make_monitor()
+    monitor.wall = lambda: NOW + monitor.counts.rounds  # each round one second later
+    held = FailureState("a", "file:///ws/a.py", "references", transient=1, retry_at=NOW + 1)
+    monitor.session.states[("a", "references")] = held
+    rounds: list[int] = []
+    locate = monitor.session.connection.locate
+
+    async def spy(*args: Any) -> Any:
+        rounds.append(monitor.counts.rounds)
+        return await locate(*args)
+
+    monitor.session.connection.locate = spy  # type: ignore[method-assign]
+    await monitor.run(asyncio.Event())
+    # Sent by the task the second round (at NOW + 1) started, once that round was counted:
+    # asked in the first round, it would show 1.
+    assert rounds == [2]
+
+
 def test_verdicts() -> None:
     monitor = make_monitor()  # clock 100, backoff base 5, max_attempts 4
     assert monitor._verdict(None, 0, 100) == "ask"

@@ -106,8 +106,8 @@ class PythonServerChecks:
             else:
                 assert counts["edges"] > 0 and counts["error"] == 0, (op, summary)
         assert summary["requests"]["failures"] == 0, summary
-        # Every pair filled with the default window, and no repeat asked while the proxy still
-        # backed it off (a ContentModified answer): the proxy never answered null itself.
+        # Every pair filled under the window, and no repeat asked while the proxy still backed
+        # it off (after a ContentModified answer): the proxy never answered null itself.
         assert summary["unfilled"] == [] and summary["requests"]["short_circuited"] == 0, summary
         if not self.call_hierarchy:
             # Not asked at all: the capabilities lack callHierarchyProvider. (A -32601 answer
