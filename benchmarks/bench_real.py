@@ -13,9 +13,16 @@ here wrote), put in a fresh git repository (scip-python needs one; enrich then l
 - scip-python (npm @sourcegraph/scip-python, when found): `scip-python index` of the same copy,
   a peer indexer's wall time — not a dependency.
 
+`--repeat N` runs every configuration N times, the order rotated each round, and prints each
+ratio as the median [min..max] of the ratios measured within one round (the machine's load
+drifts between rounds; within a round both sides of a ratio saw about the same), with the load
+average at the start and end of every round.
+
     .venv/bin/python benchmarks/bench_real.py                             # rich, 5 default ops
     .venv/bin/python benchmarks/bench_real.py --operation references \
         --scip /tmp/scip/node_modules/.bin/scip-python     # scip-python from npm, in /tmp
+    .venv/bin/python benchmarks/bench_real.py --workspace examples --operation references \
+        --repeat 3 --skip scip                               # seconds: the window's cost
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -244,13 +252,19 @@ def measure(args: argparse.Namespace, name: str, extra: list[str]) -> dict[str, 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def scip(args: argparse.Namespace) -> dict[str, Any] | None:
+def scip_tool(args: argparse.Namespace) -> str | None:
     tool = args.scip or shutil.which("scip-python")
-    if not tool or not Path(tool).exists():
-        return None
+    return tool if tool and Path(tool).exists() else None
+
+
+def scip(args: argparse.Namespace) -> dict[str, Any]:
+    tool = scip_tool(args)
+    assert tool is not None
+    output = args.tmp / "index.scip"
+    output.unlink(missing_ok=True)
     started = time.perf_counter()
     proc = subprocess.Popen([tool, "index", "--project-name", "bench", "--cwd",
-                             str(args.copy_dir), "--output", str(args.tmp / "index.scip"),
+                             str(args.copy_dir), "--output", str(output),
                              "--quiet"], stdout=DEVNULL, stderr=DEVNULL)  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
@@ -275,6 +289,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--scip", help="scip-python executable (default: on PATH)")
     parser.add_argument("--skip", action="append", default=[], help="a configuration to skip")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every configuration, order rotated each round")  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--copy", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -299,52 +315,114 @@ def main() -> None:
             f"enrich x{n}": ["--servers", str(n), "--open-files", str(args.open_files)],
             "enrich x1, no window": ["--servers", "1", "--open-files", "0"],
         }
-        results: dict[str, dict[str, Any]] = {}
-        report(args, results, None)
-        for name, extra in configs.items():
-            if name not in args.skip:
-                db = ["--db", str(args.tmp / f"{len(results)}.db")]
-                results[name] = measure(args, name.split()[0], [*extra, *db])
-                print(f"  {name}: {results[name]['wall']:.1f} s", file=sys.stderr, flush=True)
-        report(args, results, None if "scip" in args.skip else scip(args))
+        names = [name for name in configs if name not in args.skip]
+        if "scip" not in args.skip and scip_tool(args):
+            names.append("scip-python")
+        header(args)
+        rounds: list[dict[str, Any]] = []
+        for number in range(args.repeat):
+            # Rotated: a load that drifts during the run does not always hit the same one.
+            order = names[number % len(names) :] + names[: number % len(names)]
+            results: dict[str, Any] = {"load": [os.getloadavg()[0]]}
+            for name in order:
+                if name == "scip-python":
+                    results[name] = scip(args)
+                else:
+                    db = ["--db", str(args.tmp / f"{number}-{len(results)}.db")]
+                    results[name] = measure(args, name.split()[0], [*configs[name], *db])
+                print(f"  round {number + 1}: {name}: {results[name]['wall']:.1f} s",
+                      file=sys.stderr, flush=True)  # fmt: skip
+            results["load"].append(os.getloadavg()[0])
+            rounds.append(results)
+            if number + 1 < args.repeat:  # what a long run stopped early still shows
+                print(f"-- after round {number + 1} of {args.repeat}:", flush=True)
+                report(args, rounds, names)
+                sys.stdout.flush()
+        if args.repeat > 1:
+            print(f"-- all {args.repeat} rounds:")
+        report(args, rounds, names)
 
 
-def report(args: argparse.Namespace, results: dict[str, Any], peer: dict[str, Any] | None) -> None:
-    if not results:
-        load = os.getloadavg()[0]
-        files = len(list_files(args.copy_dir))
-        server = " ".join(Path(a).name for a in args.server)
-        print(f"workspace: {args.workspace} ({files} files); server: {server}; ops: "
-              f"{' '.join(args.operation)}; jobs {args.jobs}; {os.cpu_count()} CPUs, "
-              f"load average {load:.1f} at start")  # fmt: skip
-        return
-    base = results.get("direct")
-    print(f"{'configuration':22s} {'symbols':>7s} {'requests':>8s} {'wall s':>7s} {'sym/s':>7s} "
-          f"{'req/s':>7s} {'vs direct':>9s} {'client CPU s/RSS MB':>20s}  servers (CPU s, "
-          "peak RSS MB, peak open docs)")  # fmt: skip
-    for name, r in results.items():
-        ratio = f"{base['wall'] / r['wall']:.2f}x" if base else "-"
-        servers = ", ".join(f"{s['cpu']:.1f} s/{s['peak_rss_mb']} MB" for s in r["servers"])
-        print(
-            f"{name:22s} {r['symbols']:7d} {r['requests']:8d} {r['wall']:7.1f} "
-            f"{r['symbols'] / r['wall']:7.1f} {r['requests'] / r['wall']:7.1f} {ratio:>9s} "
-            f"{r['client_cpu']:8.1f} / {r['client_peak_rss_mb']:5d}      [{servers}] "
-            f"open {r['peak_open']}" + (f"; missing {r['missing']}" if "missing" in r else "")
+def header(args: argparse.Namespace) -> None:
+    files = len(list_files(args.copy_dir))
+    server = " ".join(Path(a).name for a in args.server)
+    print(f"workspace: {args.workspace} ({files} files); server: {server}; ops: "
+          f"{' '.join(args.operation)}; jobs {args.jobs}; window {args.open_files}; "
+          f"{os.cpu_count()} CPUs; {args.repeat} round(s)")  # fmt: skip
+
+
+def spread(values: list[float], unit: str = "") -> str:
+    """The median, and min..max when there is more than one value."""
+    middle = statistics.median(values)
+    if len(values) == 1:
+        return f"{middle:.2f}{unit}"
+    return f"{middle:.2f}{unit} [{min(values):.2f}..{max(values):.2f}]"
+
+
+def report(args: argparse.Namespace, rounds: list[dict[str, Any]], names: list[str]) -> None:
+    loads = [value for r in rounds for value in r["load"]]
+    print(f"load average (1 min) at the start and end of each round: "
+          f"{', '.join(f'{x:.1f}' for x in loads)}")  # fmt: skip
+    print(f"{'configuration':22s} {'symbols':>7s} {'requests':>8s} "
+          f"{'wall s (median [min..max])':>27s} {'sym/s':>7s} {'client CPU s/RSS MB':>20s}  "
+          "servers (CPU s, peak RSS MB); peak open docs")  # fmt: skip
+    for name in names:
+        runs = [r[name] for r in rounds]
+        wall = statistics.median(x["wall"] for x in runs)
+        if name == "scip-python":
+            cpu = statistics.median(x["cpu"] for x in runs)
+            rss = statistics.median(x["peak_rss_mb"] for x in runs)
+            print(f"{name:22s} {'':7s} {'':8s} {spread([x['wall'] for x in runs]):>27s} {'':7s} "
+                  f"{'':20s}  [{cpu:.1f} s/{rss:.0f} MB] status "
+                  f"{sorted({x['status'] for x in runs})}")  # fmt: skip
+            continue
+        last = runs[-1]
+        servers = ", ".join(
+            f"{statistics.median(x['servers'][i]['cpu'] for x in runs):.1f} s/"
+            f"{statistics.median(x['servers'][i]['peak_rss_mb'] for x in runs):.0f} MB"
+            for i in range(min(len(x["servers"]) for x in runs))
         )
-    one, pool = results.get("enrich x1"), results.get(f"enrich x{args.servers}")
-    if one and pool:
-        print(f"--servers {args.servers} vs 1: {one['wall'] / pool['wall']:.2f}x symbols/s "
-              "(goal >= 1.6x for 2)")  # fmt: skip
-    bare = results.get("enrich x1, no window")
-    if one and bare:
-        rss = [max(s["peak_rss_mb"] for s in r["servers"]) for r in (one, bare)]
-        print(f"server peak RSS, window {args.open_files} vs none: {rss[0]} MB vs {rss[1]} MB")
-    if peer is not None:
-        print(f"scip-python index: {peer['wall']:.1f} s wall, {peer['cpu']:.1f} s CPU, "
-              f"{peer['peak_rss_mb']} MB peak RSS (status {peer['status']})")  # fmt: skip
-        for name in ("enrich x1", f"enrich x{args.servers}"):
-            if name in results:
-                print(f"{name} wall / scip-python wall: {results[name]['wall'] / peer['wall']:.2f}")
+        client_cpu = statistics.median(x["client_cpu"] for x in runs)
+        client_rss = statistics.median(x["client_peak_rss_mb"] for x in runs)
+        peak = [max(x["peak_open"][i] for x in runs) for i in range(len(last["peak_open"]))]
+        missing = sorted({x["missing"] for x in runs}) if "missing" in last else None
+        requests = sorted({x["requests"] for x in runs})
+        print(
+            f"{name:22s} {last['symbols']:7d} {'/'.join(map(str, requests)):>8s} "
+            f"{spread([x['wall'] for x in runs]):>27s} {last['symbols'] / wall:7.1f} "
+            f"{client_cpu:8.1f} / {client_rss:5.0f}      [{servers}]; open {peak}"
+            + (f"; missing {missing}" if missing is not None else "")
+        )
+    print("ratios, each measured within one round (median [min..max] over rounds):")
+    n = args.servers
+    pairs = [
+        ("enrich x1", "direct", "enrich x1 / direct wall"),
+        ("enrich x1, no window", "direct", "enrich x1 no window / direct wall"),
+        (f"enrich x{n}", "enrich x1", f"--servers {n} vs 1: symbols/s (goal >= 1.6x for 2)"),
+        ("enrich x1", "scip-python", "enrich x1 wall / scip-python wall (goal < 1)"),
+        (f"enrich x{n}", "scip-python", f"enrich x{n} wall / scip-python wall (goal < 1)"),
+    ]
+    for top, bottom, label in pairs:
+        if top in names and bottom in names:
+            values = [r[top]["wall"] / r[bottom]["wall"] for r in rounds]
+            if label.startswith("--servers"):
+                values = [1 / v for v in values]  # same symbols: the inverse wall ratio
+            print(f"  {label}: {spread(values, 'x')}")
+    for name in (f"enrich x{n}", "enrich x1", "direct"):
+        if name in names:
+            worst = max(max(r[name]["peak_open"]) for r in rounds)
+            print(f"  peak open documents per server, {name}: {worst} (window {args.open_files})")
+    if "enrich x1" in names and "enrich x1, no window" in names:
+        rss = [[max(s["peak_rss_mb"] for s in r[c]["servers"]) for r in rounds]
+               for c in ("enrich x1", "enrich x1, no window")]  # fmt: skip
+        ratio = [a / b for a, b in zip(*rss, strict=True)]
+        print(f"  server peak RSS, window {args.open_files} vs none: "
+              f"{statistics.median(rss[0]):.0f} MB vs {statistics.median(rss[1]):.0f} MB "
+              f"(ratio {spread(ratio, 'x')})")  # fmt: skip
+        cpu = [[r[c]["servers"][0]["cpu"] for r in rounds]
+               for c in ("enrich x1", "enrich x1, no window")]  # fmt: skip
+        ratio = [a / b for a, b in zip(*cpu, strict=True)]
+        print(f"  server CPU, window {args.open_files} vs none: {spread(ratio, 'x')}")
 
 
 if __name__ == "__main__":
