@@ -141,6 +141,11 @@ class Asker:
         self.asked: dict[tuple[str, str], Asked] = {}
         self.in_flight: set[tuple[str, str]] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        #: Set while no task is running. The monitor waits on it between rounds: an
+        #: asyncio.wait on every task would add and remove a callback on each of them (tens of
+        #: thousands on a large workspace) every round.
+        self.idle = asyncio.Event()
+        self.idle.set()
         #: Set by the monitor on Ctrl-C: queued requests are dropped, sent ones finish.
         self.stop = asyncio.Event()
         #: Completion order: the monitor compares it with a snapshot taken before its flush.
@@ -171,7 +176,13 @@ class Asker:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.idle.clear()
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not self.tasks:
+            self.idle.set()
 
     def _record(self, key: tuple[str, str], outcome: str) -> None:
         self.in_flight.discard(key)

@@ -157,7 +157,7 @@ class Monitor:
         """Wait one interval, or less when every request in flight has been answered."""
         waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
         if self.asker.tasks:
-            waiters.add(asyncio.ensure_future(asyncio.wait(set(self.asker.tasks))))
+            waiters.add(asyncio.ensure_future(self.asker.idle.wait()))
         waiters.add(asyncio.ensure_future(self.session.connection.exited.wait()))
         timeout = self.interval
         if self.last.next_retry is not None:  # no need to sleep past a held-back pair's retry
