@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import os
 import sqlite3
-from collections.abc import Callable, Collection, Container, Sequence
+import time
+from collections.abc import Callable, Collection, Container, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,6 +38,26 @@ DEBOUNCE_MS = 1600
 STEP_MS = 100
 
 
+#: A file's (st_mtime_ns, st_size) when it was read: a full re-listing reads again only the
+#: files whose stat differs (git's index does the same).
+Stat = tuple[int, int]
+#: A file modified this shortly (ns) before it is looked at could change again within the same
+#: tick of the file system's clock and keep its stat: such a stat is not kept ("racy git").
+RACY_NS = 2_000_000_000
+
+
+def stat_of(path: Path) -> Stat | None:
+    """`path`'s stat, taken before reading it; None when gone or modified too recently to be
+    trusted to show a later change."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 @dataclass(frozen=True)
 class Observed:
     """One changed workspace file as it is now."""
@@ -43,6 +65,8 @@ class Observed:
     path: Path
     #: Its text; None when it is gone from the listing (deleted, moved away, now ignored).
     text: str | None
+    #: Its stat when read (stat_of), None when not to be trusted.
+    stat: Stat | None = None
 
 
 class Watcher:
@@ -101,13 +125,15 @@ def resolve(
     known: Collection[Path],
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    stats: Mapping[Path, Stat] | None = None,
 ) -> list[Observed]:
     """What each file `batch` touches is now, in path order: every listed file at or below a
     changed path with its text, and every `known` file there that is no longer listed as gone.
 
     A deleted or moved directory is one event for all its files; `known` files below it count.
-    On overflow the whole workspace is listed and every file read (its hash decides later
-    whether it really changed).
+    On overflow the whole workspace is listed, and every file read whose stat differs from the
+    one in `stats` (the stat when it was last read): a file whose stat is the same is left out
+    as unchanged. (Its hash decides later whether a file read really changed.)
     """
     root = root.resolve()
     if batch.overflow:
@@ -118,10 +144,14 @@ def resolve(
         affected = _below(root, batch.paths, known)
     else:
         return []
-    texts: dict[Path, str | None] = dict.fromkeys(affected)
+    found = {path: Observed(path, None) for path in affected}
     for path in listed:
-        texts[path] = _read(path)
-    return [Observed(path, texts[path]) for path in sorted(texts)]
+        stat = stat_of(path)  # before the read: a write after it changes the stat again
+        if batch.overflow and stat is not None and stats and stats.get(path) == stat:
+            found.pop(path, None)  # unchanged since it was read
+            continue
+        found[path] = Observed(path, _read(path), stat)
+    return [found[path] for path in sorted(found)]
 
 
 def _below(root: Path, changed: Sequence[str], known: Collection[Path]) -> set[Path]:

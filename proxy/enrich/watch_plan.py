@@ -30,7 +30,7 @@ from lsp_backoff.proxy.documents import content_hash
 from lsp_backoff.proxy.mentions import identifiers
 
 from .files import language_id
-from .watch import Observed
+from .watch import Observed, Stat
 
 #: FileChangeType (spec 3.17, workspace/didChangeWatchedFiles).
 CREATED, CHANGED, DELETED = 1, 2, 3
@@ -47,6 +47,7 @@ class Tracked:
     names: frozenset[str]  # the identifiers that text mentions
     version: int = 1  # the LSP version of the open document
     is_open: bool = True
+    stat: Stat | None = None  # the file's stat when that text was read (watch.stat_of)
 
 
 @dataclass
@@ -77,9 +78,15 @@ class Planner:
         self.keep_open = keep_open
         self.files: dict[Path, Tracked] = {}
 
-    def seen(self, path: Path, text: str, *, is_open: bool = True) -> None:
+    def seen(
+        self, path: Path, text: str, *, is_open: bool = True, stat: Stat | None = None
+    ) -> None:
         """The first pass opened (or read) `path` with `text` as version 1."""
-        self.files[path] = Tracked(content_hash(text), mentioned_names(text), 1, is_open)
+        self.files[path] = Tracked(content_hash(text), mentioned_names(text), 1, is_open, stat)
+
+    def stats(self) -> dict[Path, Stat]:
+        """Each file's stat when last read, where one is to be trusted (watch.resolve)."""
+        return {path: t.stat for path, t in self.files.items() if t.stat is not None}
 
     def reopened(self, path: Path) -> None:
         """A restarted server got `path` opened anew (version 1, the text on disk then). Its
@@ -109,11 +116,12 @@ class Planner:
                 continue
             digest = content_hash(item.text)
             if before is not None and before.digest == digest:
-                continue  # touched, or rewritten with the same content
+                before.stat = item.stat  # touched, or rewritten with the same content
+                continue
             names = mentioned_names(item.text)
             plan.mentions[path] = names
             if before is None:
-                self.files[path] = Tracked(digest, names, 1, self.keep_open)
+                self.files[path] = Tracked(digest, names, 1, self.keep_open, item.stat)
                 if self.keep_open:
                     document = {"uri": uri, "languageId": language_id(path), "version": 1}
                     plan.notifications.append(
@@ -122,7 +130,7 @@ class Planner:
                 events.append({"uri": uri, "type": CREATED})
             else:
                 plan.mentions[path] = names | before.names
-                before.digest, before.names = digest, names
+                before.digest, before.names, before.stat = digest, names, item.stat
                 if before.is_open:
                     before.version += 1
                     plan.notifications.append(_did_change(uri, before.version, item.text))

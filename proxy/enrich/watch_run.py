@@ -190,8 +190,9 @@ class WatchLoop:
     async def apply(self) -> Plan:
         batch = self.changes.take()
         known = set(self.planner.files)
+        stats = self.planner.stats() if batch.overflow else None
         observed = await asyncio.to_thread(
-            resolve, self.root, batch, known, self.include, self.exclude
+            resolve, self.root, batch, known, self.include, self.exclude, stats
         )
         plan = self.planner.plan(observed)
         monitor = self.monitor

@@ -17,7 +17,7 @@ from typing import Any
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
 from .client import ServerDied
-from .watch import gone_documents
+from .watch import gone_documents, stat_of
 from .watch_plan import DELETED, Planner
 from .window import Reader
 
@@ -98,9 +98,11 @@ def registering(read: Reader, planner: Planner) -> Reader:
     the first time the servers get it: later texts are the watch loop's to compare."""
 
     async def read_and_register(path: Path) -> str | None:
+        first = path not in planner.files
+        stat = await asyncio.to_thread(stat_of, path) if first else None  # before the read
         text = await read(path)
         if text is not None and path not in planner.files:
-            planner.seen(path, text, is_open=False)
+            planner.seen(path, text, is_open=False, stat=stat)
         return text
 
     return read_and_register
