@@ -10,7 +10,8 @@ a body of another shape is re-encoded (the same JSON, other bytes).
 Per session, not across the sessions of one :class:`proxy.core.Core` (enrich's pool): enrich
 never has one (symbol, operation) in flight twice — its asker skips what is in flight, and a
 question goes to the server holding its document open (enrich/window.py), so an identical
-request on another server does not occur (0 of 104 on `examples/`, 5 operations, 2 servers).
+request on another server does not occur (none of 19,475 tracked requests on `rich`, 5
+operations, 2 servers, was identical to another, in flight or not).
 Across sessions a follower would hang on another server's pipe, death, timeout, cancel and
 readiness (which decides whether an empty answer is definitive), and may need a document open
 that its own server has not opened.
