@@ -20,12 +20,15 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Container, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import watchfiles
+
+from lsp_backoff.proxy.documents import content_hash
+from lsp_backoff.proxy.mentions import identifiers
 
 from .files import _wanted, list_files
 from .watch_changes import Batch, ChangeSet, keep_event
@@ -60,13 +63,27 @@ def stat_of(path: Path) -> Stat | None:
 
 @dataclass(frozen=True)
 class Observed:
-    """One changed workspace file as it is now."""
+    """One changed workspace file as it is now.
+
+    Built where the file is read (a worker thread): its content hash and the names it mentions
+    are computed there too, so the planner, which runs on the loop the proxy sessions share,
+    only compares them.
+    """
 
     path: Path
     #: Its text; None when it is gone from the listing (deleted, moved away, now ignored).
     text: str | None
     #: Its stat when read (stat_of), None when not to be trusted.
     stat: Stat | None = None
+    #: The text's content hash ("" when gone).
+    digest: str = field(init=False, default="")
+    #: The identifiers the text mentions (proxy/mentions.py; empty when gone).
+    names: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            object.__setattr__(self, "digest", content_hash(self.text))
+            object.__setattr__(self, "names", identifiers(self.text))
 
 
 class Watcher:

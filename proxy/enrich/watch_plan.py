@@ -15,8 +15,9 @@ the servers so far (`Tracked` per file), a :class:`Plan` says
   tracker.staleness.STALE_OPERATIONS).
 
 A file whose content hash is unchanged (a formatter that changed nothing, a `touch`, a checkout
-of the same content) costs nothing. The planner does no I/O and keeps no clock: it only updates
-its own record of each file.
+of the same content) costs nothing. The planner does no I/O, keeps no clock and hashes nothing
+(each `Observed` carries its text's hash and names, computed in the thread that read it): it only
+compares and updates its own record of each file — it runs on the loop the proxies share.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsp_backoff.proxy.documents import content_hash
 from lsp_backoff.proxy.mentions import identifiers
 
 from .files import language_id
@@ -81,8 +81,13 @@ class Planner:
     def seen(
         self, path: Path, text: str, *, is_open: bool = True, stat: Stat | None = None
     ) -> None:
-        """The first pass opened (or read) `path` with `text` as version 1."""
-        self.files[path] = Tracked(content_hash(text), mentioned_names(text), 1, is_open, stat)
+        """The first pass opened (or read) `path` with `text` as version 1 (hashed here: off
+        the loop, use `seen_as`)."""
+        self.seen_as(Observed(path, text, stat), is_open=is_open)
+
+    def seen_as(self, item: Observed, *, is_open: bool = True) -> None:
+        """`seen`, for a text already described (its hash and names computed where it was read)."""
+        self.files[item.path] = Tracked(item.digest, item.names, 1, is_open, item.stat)
 
     def stats(self) -> dict[Path, Stat]:
         """Each file's stat when last read, where one is to be trusted (watch.resolve)."""
@@ -114,11 +119,10 @@ class Planner:
                 plan.changed.append(path)
                 plan.mentions[path] = before.names
                 continue
-            digest = content_hash(item.text)
+            digest, names = item.digest, item.names
             if before is not None and before.digest == digest:
                 before.stat = item.stat  # touched, or rewritten with the same content
                 continue
-            names = mentioned_names(item.text)
             plan.mentions[path] = names
             if before is None:
                 self.files[path] = Tracked(digest, names, 1, self.keep_open, item.stat)

@@ -17,7 +17,7 @@ from typing import Any
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
 from .client import ServerDied
-from .watch import gone_documents, stat_of
+from .watch import Observed, gone_documents, stat_of
 from .watch_plan import DELETED, Planner
 from .window import Reader
 
@@ -101,8 +101,10 @@ def registering(read: Reader, planner: Planner) -> Reader:
         first = path not in planner.files
         stat = await asyncio.to_thread(stat_of, path) if first else None  # before the read
         text = await read(path)
-        if text is not None and path not in planner.files:
-            planner.seen(path, text, is_open=False, stat=stat)
+        if text is not None and first:
+            item = await asyncio.to_thread(Observed, path, text, stat)  # hashed off the loop
+            if path not in planner.files:
+                planner.seen_as(item, is_open=False)
         return text
 
     return read_and_register

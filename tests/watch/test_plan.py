@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
+from lsp_backoff.proxy.enrich import watch, watch_plan
 from lsp_backoff.proxy.enrich.watch import Observed
 from lsp_backoff.proxy.enrich.watch_plan import (
     CHANGED,
@@ -12,6 +15,7 @@ from lsp_backoff.proxy.enrich.watch_plan import (
     Planner,
     mentioned_names,
 )
+from lsp_backoff.proxy.enrich.watch_servers import registering
 
 A, B, C = Path("/ws/a.py"), Path("/ws/b.py"), Path("/ws/c.py")
 
@@ -131,3 +135,46 @@ def test_identifiers() -> None:
     assert mentioned_names("def área(x1, _y): return x1.z + 2e3") == {
         "def", "área", "x1", "_y", "return", "z",
     }  # fmt: skip
+
+
+def test_the_planner_hashes_and_scans_nothing_itself(monkeypatch) -> None:
+    """It runs on the loop the proxy sessions share: each Observed brings its text's hash and
+    names from the thread that read it (watch.resolve, registering)."""
+    p = planner()
+    items = [Observed(A, "def area():\n    return 3\n"), Observed(C, "def c(): area()\n")]
+
+    def forbidden(_text: str) -> None:
+        raise AssertionError("hashed or scanned on the loop")
+
+    for module in (watch, watch_plan):  # also catches a planner that imports them again
+        monkeypatch.setattr(module, "content_hash", forbidden, raising=False)
+        monkeypatch.setattr(module, "identifiers", forbidden, raising=False)
+    monkeypatch.setattr(watch_plan, "mentioned_names", forbidden)
+    plan = p.plan(items)
+    assert plan.relist == [A, C] and plan.changed == [A]
+    assert {"area", "c"} <= plan.mentioned
+
+
+def test_registering_describes_each_first_text_in_a_worker_thread(
+    monkeypatch, tmp_path: Path
+) -> None:
+    threads: list[int] = []
+    real = watch.identifiers
+
+    def recording(text: str) -> frozenset[str]:
+        threads.append(threading.get_ident())
+        return real(text)
+
+    monkeypatch.setattr(watch, "identifiers", recording)
+    path = tmp_path / "m.py"
+    path.write_text("def f(): pass\n")
+
+    async def read(p: Path) -> str | None:
+        return p.read_text()
+
+    p = Planner(keep_open=False)
+    reader = registering(read, p)
+    assert asyncio.run(reader(path)) == "def f(): pass\n"
+    assert asyncio.run(reader(path)) == "def f(): pass\n"  # known now: not described again
+    assert len(threads) == 1 and threads[0] != threading.get_ident()
+    assert p.files[path].names >= {"f"} and not p.files[path].is_open
