@@ -198,14 +198,22 @@ def large_batch(s: Session, m: int, up: bool, parse: bool) -> list[float]:
 
 
 def writes_batch(s: Session, seconds: float, def_rate: float, lines: int) -> dict[str, list[float]]:
-    """Definitions at `def_rate`/s, small pings in between; latencies in µs."""
+    """Definitions at `def_rate`/s, small pings in between; latencies in µs. A batch has at
+    least one of each (one ping, and one definition when `def_rate` > 0): on a loaded machine
+    every definition can take longer than the interval, and a round without a ping has no
+    median to compare."""
     pings: list[float] = []
     defs: list[float] = []
     interval = 1.0 / def_rate if def_rate > 0 else float("inf")
     start = time.perf_counter()
     next_def = start if def_rate > 0 else float("inf")
-    while (now := time.perf_counter()) - start < seconds:
-        if now >= next_def:
+
+    def more() -> bool:
+        return time.perf_counter() - start < seconds or not pings or (def_rate > 0 and not defs)
+
+    while more():
+        now = time.perf_counter()
+        if now >= next_def and not (defs and not pings):
             # A new symbol per request (while lines last), so every edge is a new row.
             line = s.defs_sent % lines
             s.defs_sent += 1

@@ -114,6 +114,8 @@ class Session:
         self._server_out_closed = False
         self._pending_at_exit = False
         self._client_eof = False
+        #: The read gate's reads running in workers (see Read), until what waited has run.
+        self._reads: set[asyncio.Future[Loaded]] = set()
         #: What reads the client's side: paused while the server is not reading (flow control).
         self.client_in: Any = None
         self.client_out: ClientOut
@@ -305,6 +307,7 @@ class Session:
                     # The read gate's read, in a worker: the relay's thread never touches
                     # a file; what needs the text waits for it, nothing else does.
                     reading = self.loop.run_in_executor(None, self.router.reads.read, uri)
+                    self._reads.add(reading)
                     reading.add_done_callback(functools.partial(self._read_done, uri))
                 case _:
                     assert_never(action)
@@ -334,6 +337,7 @@ class Session:
         found = NOTHING if done.cancelled() or done.exception() else done.result()
         self._execute(self._guarded(f"after reading {uri}", self.router.loaded, uri, found))
         self._schedule_drain()
+        self._reads.discard(done)
 
     def _guarded(self, what: str, decide: Callable[..., list[Action]], *args: Any) -> list[Action]:
         """``decide(*args)``, or no actions when it raises (counted and logged)."""
@@ -363,6 +367,13 @@ class Session:
         self._schedule_drain()
 
     async def _flush(self, msg_id: Any) -> None:
+        # Answers already relayed whose recording waits for a file's text (a symbol list of a
+        # document the proxy has not seen) count as written before this flush: their reads
+        # end first. Reads asked for after the flush arrived are not waited for.
+        # (_read_done was added to each before asyncio.wait's own callback: it has run.)
+        reads = set(self._reads)
+        if reads:
+            await asyncio.wait(reads)
         self._run_drain()
         committed = await self.core.flush()
         self._to_client(encode(result_response(msg_id, {"committed": committed})))

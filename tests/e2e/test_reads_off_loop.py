@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import os
 import sys
 import threading
@@ -20,6 +21,8 @@ from harness import eventually
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.enrich.client import ProxyConnection
 from lsp_backoff.proxy.enrich.jsonrpc import ResponseError
+from lsp_backoff.proxy.reads import ReadGate
+from lsp_backoff.tracker import queries
 
 SERVER = Path(__file__).resolve().parents[1] / "servers" / "always_fails.py"
 BURST = 500
@@ -89,3 +92,47 @@ async def test_no_file_is_read_on_the_loop_thread(
     assert reads, "the flows above read files: the spy must have seen them"
     on_loop = [path for on, path in reads if on]
     assert on_loop == []
+
+
+async def test_flush_waits_for_answers_whose_recording_waits_for_a_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lspBackoff/flush means "what was relayed so far is committed": a symbol list of a
+    document the proxy has not seen is recorded only once the file is read (in a worker), so
+    the flush waits for that read — held here until the test lets it go."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    unseen = ws / "m.py"
+    unseen.write_text("def alpha():\n    pass\n")
+    db = tmp_path / "graph.db"
+    gate = threading.Event()
+    real_read = ReadGate.read
+
+    def held_read(self: ReadGate, uri: str) -> Any:
+        gate.wait(60)
+        return real_read(self, uri)
+
+    monkeypatch.setattr(ReadGate, "read", held_read)
+    server = Path(__file__).resolve().parents[1] / "enrich" / "servers" / "fails_on_bad.py"
+    command = (sys.executable, str(server), "--log", str(tmp_path / "asked.jsonl"))
+    config = ProxyConfig(db=str(db), server=command, timeout=20)
+    proxy = ProxyConnection(config, ws, 30)
+    await proxy.start()
+    try:
+        symbols = await proxy.document_symbols(unseen.as_uri())  # relayed at once
+        assert [s["name"] for s in symbols] == ["alpha"]
+        flush = asyncio.ensure_future(proxy.flush())
+        await asyncio.wait({flush}, timeout=2)
+        assert not flush.done(), "flush answered before the symbols it covers were recorded"
+        gate.set()
+        assert await flush is True
+        with contextlib.closing(queries.connect(str(db))) as conn:
+            names = conn.execute(
+                "SELECT s.name FROM symbol AS s JOIN document AS d ON d.id = s.document"
+                " WHERE d.uri = ?",
+                (unseen.as_uri(),),
+            ).fetchall()
+        assert names == [("alpha",)]
+    finally:
+        gate.set()
+        await proxy.close()
