@@ -21,7 +21,8 @@ from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
 
 from .client import PROXY_LOGGER
 from .pool import MAX_AUTO_SERVERS, auto_servers
-from .runner import DEFAULT_OPEN_FILES, EnrichOptions, run_enrich
+from .runner import EnrichOptions, run_enrich
+from .window import DEFAULT_OPEN_FILES
 
 EXAMPLE = """\
 example:
@@ -78,11 +79,12 @@ def add_command(
     )
     parser.add_argument(
         "--open-files",
-        type=int,
-        default=DEFAULT_OPEN_FILES,
+        type=_open_files,
+        default="auto",
         metavar="K",
-        help=f"documents open at once, per server; 0: every file stays open once opened "
-        f"(default: {DEFAULT_OPEN_FILES})",
+        help="documents open at once, per server; 0: every file stays open once opened; "
+        "auto: 0 for servers that analyse the whole workspace anyway (basedpyright, pyright, "
+        f"pyrefly, ty), {DEFAULT_OPEN_FILES} for the others (default: auto)",
     )
     parser.add_argument(
         "--include",
@@ -128,6 +130,18 @@ def _servers(text: str) -> str | int:
         raise argparse.ArgumentTypeError(f"a number or auto: {text}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _open_files(text: str) -> str | int:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or auto: {text}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 (0: no limit): {text}")
     return value
 
 
@@ -177,8 +191,6 @@ def build_options(args: argparse.Namespace) -> EnrichOptions:
         raise _UsageError("enrich needs a database file")
     if args.jobs < 1:
         raise _UsageError("--jobs must be at least 1")
-    if args.open_files < 0:
-        raise _UsageError("--open-files must be at least 0 (0: no limit)")
     return EnrichOptions(
         workspace=workspace,
         db=str(Path(db).resolve()),
@@ -194,7 +206,7 @@ def build_options(args: argparse.Namespace) -> EnrichOptions:
         max_retries=config.max_retries,
         timeout=config.timeout,
         json=args.json,
-        open_files=args.open_files,
+        open_files=None if args.open_files == "auto" else args.open_files,
         servers=auto_servers() if args.servers == "auto" else args.servers,
         watch=args.watch,
     )

@@ -118,6 +118,8 @@ class LspConnection:
         self.sources_listed = asyncio.Event()
         #: The server's capabilities from its initialize result (None before; capabilities.py).
         self.capabilities: dict[str, Any] | None = None
+        #: The initialize answer's serverInfo ({"name", "version"}), if it sent one.
+        self.server_info: Any = None
         #: Methods the server registered through client/registerCapability.
         self.registered: set[str] = set()
 
@@ -185,6 +187,7 @@ class LspConnection:
         capabilities = result.get("capabilities") if isinstance(result, dict) else None
         if isinstance(capabilities, dict):
             self.capabilities = capabilities
+        self.server_info = result.get("serverInfo") if isinstance(result, dict) else None
         self.notify("initialized", {})
 
     async def request(self, method: str, params: Any = None) -> Any:

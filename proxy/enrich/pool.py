@@ -30,7 +30,7 @@ from lsp_backoff.tracker.errors import LspBackoffError
 from .client import LspConnection, ProxyConnection, ServerDied
 from .jsonrpc import ResponseError
 from .progress import Progress
-from .window import DocumentQueue, Reader, Window, Work
+from .window import DEFAULT_OPEN_FILES, DocumentQueue, Reader, Window, Work, auto_window
 
 #: `--servers auto` starts at most this many servers, and one per core below that.
 MAX_AUTO_SERVERS = 4
@@ -96,6 +96,8 @@ class Worker:
         connection.on_lost.append(self.pool.check_exited)
         try:
             await connection.start()
+            if self.pool.auto_window:  # the server has said who it is (initialize)
+                self.window.size = auto_window(connection.server_info)
             if self.pool.settle is not None:
                 with contextlib.suppress(ResponseError, TimeoutError):  # only its timing counts
                     await self.pool.settle(connection)
@@ -172,7 +174,7 @@ class Pool:
         *,
         core: Core,
         command: str,
-        window: int,
+        window: int | None,
         jobs: int,
         read: Reader,
         delays: Sequence[float],
@@ -188,8 +190,12 @@ class Pool:
         self.delays = tuple(delays)
         self.progress = progress
         self.queue = DocumentQueue()
+        #: `--open-files auto` (window None): each window's size is set once its server has
+        #: answered initialize (window.auto_window); until then nothing is opened anyway.
+        self.auto_window = window is None
+        size = DEFAULT_OPEN_FILES if window is None else window
         self.workers = [
-            Worker(self, index, Window(self.queue, size=window, jobs=jobs, read=read))
+            Worker(self, index, Window(self.queue, size=size, jobs=jobs, read=read))
             for index in range(count)
         ]
         #: Set while no server is running (before the start, after the last death).

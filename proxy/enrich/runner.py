@@ -51,9 +51,6 @@ RESTART_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
 #: After the first Ctrl-C, requests in flight get this long to be answered (and recorded).
 INTERRUPT_GRACE = 5.0
 EXIT_INTERRUPTED = 130
-#: Documents open at once per server (--open-files): as many as requests in flight by default
-#: (--jobs), so even documents with one question each keep every request slot busy.
-DEFAULT_OPEN_FILES = 8
 
 
 @dataclass(frozen=True)
@@ -73,8 +70,9 @@ class EnrichOptions:
     max_retries: int
     timeout: float
     json: bool
-    #: Documents open at once per server; 0: every document stays open once opened.
-    open_files: int = DEFAULT_OPEN_FILES
+    #: Documents open at once per server; 0: every document stays open once opened; None
+    #: (`auto`): per server, from what its initialize answer names it (window.auto_window).
+    open_files: int | None = None
     servers: int = 1
     #: Keep running after the first pass, applying every change to the workspace (watch_run.py).
     watch: bool = False

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from enrich_helpers import Enrich, make_enrich, summary
 
+from lsp_backoff.proxy.enrich.window import DEFAULT_OPEN_FILES, auto_window
+
 FILES = 7
 FAST = ("--backoff-base", "0.2", "--max-retries", "1", "--interval", "0.1")
 
@@ -105,3 +107,49 @@ def test_open_files_must_not_be_negative(enrich: Enrich) -> None:
     done = enrich.run("--open-files", "-1")
     assert done.returncode == 2
     assert "--open-files" in done.stderr
+
+
+def peak_open(log: list[dict[str, Any]]) -> int:
+    return max((e["count"] for e in log if e["event"] == "open"), default=0)
+
+
+@pytest.mark.parametrize("name", ["basedpyright", "pyrefly-lsp", "ty", "Pyright"])
+def test_auto_keeps_every_document_open_for_whole_workspace_servers(
+    tmp_path: Path, name: str
+) -> None:
+    """The default, `--open-files auto`, by the serverInfo name in initialize: servers that
+    analyse the whole workspace anyway keep every document open once opened."""
+    enrich = make_enrich(tmp_path)
+    for n in range(12):  # more files than DEFAULT_OPEN_FILES
+        (enrich.ws / f"m{n}.py").write_text(f"def good_{n}():\n    pass\n")
+    record = tmp_path / "events.jsonl"
+    done = enrich.run(
+        *FAST, "--servers", "1", server_args=("--events", str(record), "--name", name)
+    )
+    assert done.returncode == 0, done.stderr
+    (log,) = by_server(record).values()
+    assert not [e for e in log if e["event"] == "close"]
+    assert peak_open(log) == 12 + 1  # and the helpers' own sample file
+
+
+def test_auto_bounds_every_other_server_by_the_default_window(tmp_path: Path) -> None:
+    enrich = make_enrich(tmp_path)
+    for n in range(12):
+        (enrich.ws / f"m{n}.py").write_text(f"def good_{n}():\n    pass\n")
+    record = tmp_path / "events.jsonl"
+    done = enrich.run(
+        *FAST, "--servers", "1", server_args=("--events", str(record), "--name", "clangd")
+    )
+    assert done.returncode == 0, done.stderr
+    (log,) = by_server(record).values()
+    check_window(log, DEFAULT_OPEN_FILES)
+    assert peak_open(log) == DEFAULT_OPEN_FILES
+
+
+def test_auto_window_by_server_info() -> None:
+    assert auto_window({"name": "basedpyright", "version": "1.40.2"}) == 0
+    assert auto_window({"name": "pyrefly-lsp"}) == 0
+    assert auto_window({"name": " TY "}) == 0
+    assert auto_window({"name": "clangd"}) == DEFAULT_OPEN_FILES
+    assert auto_window({"name": 3}) == DEFAULT_OPEN_FILES
+    assert auto_window(None) == DEFAULT_OPEN_FILES  # no serverInfo: not known to be safe

@@ -22,7 +22,8 @@ processes and proxy restarts. `--delay S` makes every tracked request take S sec
 
 Asks are counted per process and (method, name). `--no-call-hierarchy` leaves
 callHierarchyProvider out of the capabilities (as zuban does) and answers the requests anyway,
-so asking them shows up in the log.
+so asking them shows up in the log. `--name` is the serverInfo name it gives in initialize
+(`--open-files auto` decides by it).
 
 `--events FILE` appends one JSON line per didOpen, didClose and request about a document
 {"pid", "event": "open" | "close" | "ask" | "outline", "uri", "version" (opens), "open" (asks
@@ -61,12 +62,13 @@ parser.add_argument("--crash-marker")
 parser.add_argument("--events")
 parser.add_argument("--open-only", action="store_true")
 parser.add_argument("--no-call-hierarchy", action="store_true")
+parser.add_argument("--name", default="fails-on-bad", help="serverInfo.name in initialize")
 options = parser.parse_args()
 
 OPEN: set[str] = set()
 ASKS: collections.Counter[tuple[str, str]] = collections.Counter()
 
-server = LanguageServer("fails-on-bad", "1")
+server = LanguageServer(options.name, "1")
 
 
 def log(method: str, name: str) -> None:
