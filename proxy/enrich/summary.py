@@ -21,7 +21,9 @@ was recorded under their key (no data, no placeholder, no failure state — for 
 calls, not for prepare either): no request can ever fill such a pair, its answers land under
 another key (two keys for one symbol). That is a defect, never a finished run: ``completed`` is
 false and the exit status is EXIT_ORPHANS. A pair whose empty answers came while the server was
-still loading has failure state under its own key: unresolved, but not a defect.
+still loading has failure state under its own key: unresolved, but not a defect; nor is a pair
+the server never answered at all — every ask cancelled (RequestCancelled leaves no failure
+state: nobody asked for it), its last outcome "transient".
 """
 
 from __future__ import annotations
@@ -84,7 +86,10 @@ def build_summary(
             pair = (row["symbol"], row["operation"])
             if pair in stuck:
                 unresolved += 1
-                if not tracked & {pair, (row["symbol"], PREPARE if pair[1] in CALLS else "")}:
+                if _answered(monitor, pair) and not tracked & {
+                    pair,
+                    (row["symbol"], PREPARE if pair[1] in CALLS else ""),
+                }:
                     orphans.append({k: row[k] for k in _ORPHAN_FIELDS})
     backoff = sum(c["backoff"] for c in per_op.values())
     missing = sum(c["missing"] for c in per_op.values())
@@ -131,6 +136,12 @@ def _with_failure_state(db: sqlite3.Connection, symbols: set[str]) -> set[tuple[
         )
         found.update((symbol, operation) for symbol, operation in rows)
     return found
+
+
+def _answered(monitor: Monitor, pair: tuple[str, str]) -> bool:
+    """Did the server answer the pair in the end (not only cancel it, every time)?"""
+    record = monitor.asked.get(pair)
+    return record is None or record.outcome != "transient"
 
 
 def exit_status(summary: dict[str, Any]) -> int:

@@ -75,6 +75,21 @@ def test_a_pair_never_answered_leaves_the_run_not_completed(enrich: Enrich) -> N
     assert result["requests"]["short_circuited"] == 0
 
 
+def test_a_pair_only_ever_cancelled_is_unresolved_not_a_defect(enrich: Enrich) -> None:
+    """RequestCancelled leaves no failure state (nobody asked for it): a pair the server
+    cancels every time ends unfilled (exit 4), not as an "answered yet orphan" defect (exit
+    3), which means two keys for one symbol."""
+    (enrich.ws / "a.py").write_text("def good_one():\n    pass\n\n\ndef refused_one():\n    pass\n")
+    done = enrich.run(*FAST, "--operation", "references")
+    assert done.returncode == 4, done.stderr  # summary.EXIT_UNFILLED
+    result = summary(done)
+    assert [(p["name"], p["operation"]) for p in result["unfilled"]] == [
+        ("refused_one", "references")
+    ]
+    assert result["unresolved"] == 1 and result["orphans"] == []
+    assert enrich.counts()[(REFS, "refused_one")] == 10  # monitor.MAX_TRANSIENT_ASKS
+
+
 def test_operations_the_server_does_not_advertise_are_recorded_not_asked(enrich: Enrich) -> None:
     # As zuban: no callHierarchyProvider. The test server would answer anyway (and log it).
     done = enrich.run(*FAST, server_args=("--no-call-hierarchy",))

@@ -11,6 +11,8 @@ documentSymbol lists every `def NAME` / `class NAME` (flat). Tracked requests on
   to subsequent mutation"); then as below;
 - `flicker*`: empty, except ContentModified the second time each method is asked;
 - `never*`: ContentModified every time;
+- `refused*`: RequestCancelled every time (pyrefly, for a slow request, while a window keeps
+  opening and closing documents);
 - `preparemod*`: prepareCallHierarchy answers ContentModified the second time, incoming
   calls the first time: the item is known, the calls must be asked again with it;
 - anything else: the symbol's own location (references: a list; call hierarchy: an item whose
@@ -84,7 +86,7 @@ def log(method: str, name: str) -> None:
         or (name.startswith("preparemod") and (method, asks) in PREPAREMOD)
     ):
         raise JsonRpcContentModified("content modified")
-    if name.startswith("cancelled") and asks == 1:
+    if (name.startswith("cancelled") and asks == 1) or name.startswith("refused"):
         raise JsonRpcRequestCancelled("canceled due to subsequent mutation")
 
 
