@@ -67,8 +67,9 @@ CALL_METHODS = {operation: method for method, operation in CALLS.items()}
 #: answer from the files of their "program": until they have listed the workspace's source
 #: files, a references answer misses every file not open — and the listing is postponed while
 #: documents keep opening (it runs 250 ms after the last "user interaction"). The listing ends
-#: with one of the SOURCES_LISTED lines (pyright's SourceEnumerator._finish).
-LISTS_SOURCES = re.compile(r"\bpyright language server\b", re.IGNORECASE)
+#: with one of the SOURCES_LISTED lines (pyright's SourceEnumerator._finish). No word boundary
+#: before "pyright": basedpyright says "basedpyright language server 1.40.2 starting".
+LISTS_SOURCES = re.compile(r"(pyright|pylance) language server\b", re.IGNORECASE)
 SOURCES_LISTED = re.compile(r"(Found \d+ source files?|No source files found\.)\s*")
 
 #: How many lines of the server's stderr and the proxy's warnings are kept, to explain a crash.

@@ -130,13 +130,26 @@ def pos_tuple(symbol: dict[str, Any]) -> tuple[int, int]:
     return symbol["line"], symbol["character"]
 
 
-async def test_graph_equals_direct_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [
+        (),  # the defaults: one server per core, every document open (--open-files auto)
+        # Two servers, two documents open each: every file is opened and closed on both. A
+        # file basedpyright saw opened and closed before it listed the workspace was dropped
+        # from its program: with the listing not waited for (its first log line says
+        # "basedpyright language server", which the wait did not recognise), 2 runs in 4 lost
+        # every reference from app.py.
+        ("--servers", "2", "--open-files", "2"),
+    ],
+    ids=["defaults", "2-servers-2-open"],
+)
+async def test_graph_equals_direct_answers(tmp_path: Path, options: tuple[str, ...]) -> None:
     import asyncio
 
     db = tmp_path / "graph.db"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "lsp_backoff", "enrich", str(EXAMPLES), "--db", str(db), "--json",
-        "--interval", "0.5", "--", SERVER, "--stdio",
+        "--interval", "0.5", *options, "--", SERVER, "--stdio",
         cwd=ROOT, env=env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, err = await asyncio.wait_for(process.communicate(), 60)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from enrich_helpers import ROOT, env, summary
 
 FAKE = Path(__file__).parent / "servers" / "lists_sources.py"
@@ -39,10 +40,19 @@ def run(
     return process, [json.loads(line) for line in lines]
 
 
+@pytest.mark.parametrize(
+    "greeting",
+    [
+        "Fake pyright language server 0.1 starting",
+        # The first log lines of the real servers (basedpyright's went unrecognised once).
+        "Pyright language server 1.1.407 starting",
+        "basedpyright language server 1.40.2 starting",
+    ],
+)
 def test_no_document_is_opened_or_asked_about_before_the_server_listed_its_sources(
-    tmp_path: Path,
+    tmp_path: Path, greeting: str
 ) -> None:
-    process, events = run(tmp_path, "--after", "1.0")
+    process, events = run(tmp_path, "--after", "1.0", "--greeting", greeting)
     assert process.returncode == 0, process.stderr
     kinds = [e["event"] for e in events]
     assert "listed" in kinds, kinds

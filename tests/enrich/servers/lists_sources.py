@@ -26,6 +26,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--events", required=True)
 parser.add_argument("--after", type=float, default=1.0)
 parser.add_argument("--never", action="store_true")
+parser.add_argument("--greeting", default="Fake pyright language server 0.1 starting")
 options = parser.parse_args()
 
 server = LanguageServer("lists-sources", "1")
@@ -42,7 +43,7 @@ def say(message: str) -> None:
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: LanguageServer, params: types.InitializeParams) -> None:
-    say("Fake pyright language server 0.1 starting")
+    say(options.greeting)
 
 
 def listed() -> None:
