@@ -211,8 +211,12 @@ async def through_enrich(args: argparse.Namespace, workspace: Path, db: Path) ->
     if status != 0:
         raise SystemExit(f"enrich failed with status {status}")
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    # Every pair filled is not enough: an answer can miss locations (basedpyright dropped a
+    # file opened and closed before it listed the workspace). The edge count must agree too.
+    edges = sum(op["edges"] for op in summary["operations"].values())
     return {"symbols": runner.symbols, "requests": summary["requests"]["sent"],
-            "missing": summary["missing"], "peak_open": runner.pool.peak_open}  # fmt: skip
+            "missing": summary["missing"], "edges": edges,
+            "peak_open": runner.pool.peak_open}  # fmt: skip
 
 
 def child(args: argparse.Namespace) -> None:
@@ -386,13 +390,18 @@ def report(args: argparse.Namespace, rounds: list[dict[str, Any]], names: list[s
         client_rss = statistics.median(x["client_peak_rss_mb"] for x in runs)
         peak = [max(x["peak_open"][i] for x in runs) for i in range(len(last["peak_open"]))]
         missing = sorted({x["missing"] for x in runs}) if "missing" in last else None
+        edges = sorted({x["edges"] for x in runs}) if "edges" in last else None
         requests = sorted({x["requests"] for x in runs})
         print(
             f"{name:22s} {last['symbols']:7d} {'/'.join(map(str, requests)):>8s} "
             f"{spread([x['wall'] for x in runs]):>27s} {last['symbols'] / wall:7.1f} "
             f"{client_cpu:8.1f} / {client_rss:5.0f}      [{servers}]; open {peak}"
             + (f"; missing {missing}" if missing is not None else "")
+            + (f"; edges {edges}" if edges is not None else "")
         )
+    counts = {e for r in rounds for name in names for e in [r[name].get("edges")] if e is not None}
+    if len(counts) > 1:
+        print(f"!! the graphs differ: edge counts {sorted(counts)} — some answers missed locations")
     print("ratios, each measured within one round (median [min..max] over rounds):")
     n = args.servers
     pairs = [
