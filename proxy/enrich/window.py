@@ -9,9 +9,12 @@ publishes diagnostics for each) do that for a few files at a time instead of the
 workspace, and servers that answer only for open documents (clangd) get every question with
 its document open. didOpen version numbers increase per document and server, across re-opens.
 
-A document whose work is done stays open (and held by its window: later work on it goes
-there) until its slot is needed for another document that waits; then the one idle longest is
-closed (didClose). Every didOpen and didClose is a change to the server's program: basedpyright
+A document whose work is done stays open until its slot is needed for another document that
+waits; then the one idle longest is closed (didClose). Later work on it goes to the window that
+has it open when that one has a request slot free, else to whichever window takes it first: a
+busy server's open documents never hold work back from an idle one (with `size` 0 one server
+would otherwise keep, after phase 1, most of the workspace's questions to itself). Every
+didOpen and didClose is a change to the server's program: basedpyright
 cancels its analysis and starts it again 250 ms later, and an empty answer that arrives while
 that analysis runs is tentative to the proxy (the server says it is busy), so it is asked again
 after --backoff-base — 5 s that were the whole difference between a one-server run on
@@ -117,12 +120,22 @@ class DocumentQueue:
             future.set_exception(self._failed)
             return future
         item = _Item(uri, path, work, future)
-        holder = self._holders.get(uri)
+        holder = self._holders.get(uri) or self._keeping(uri)
         if holder is not None:
             holder.add(item)
             return future
         self._put(uri, [item], front=False)
         return future
+
+    def _keeping(self, uri: str) -> Window | None:
+        """A window that has `uri` open with nothing to do on it, and a request slot free:
+        it takes the work without another didOpen. Otherwise the work waits for any window
+        (a busy server's open documents do not hold work back from an idle one)."""
+        for window in self._windows:
+            if uri in window.open and window.running < window.jobs:
+                self._holders[uri] = window
+                return window
+        return None
 
     def _put(self, uri: str, items: list[_Item], *, front: bool) -> None:
         queued = self.waiting.get(uri)
@@ -242,6 +255,12 @@ class Window:
         return None
 
     async def _open(self, connection: LspConnection, uri: str, items: deque[_Item]) -> None:
+        kept = self.open.get(uri)
+        if kept is not None:  # still open here from earlier work: no second didOpen
+            kept.waiting.extend(items)
+            self._ready[uri] = None
+            self._idle.pop(uri, None)
+            return
         doc = self.open[uri] = _Open(items)
         self._ready[uri] = None
         self.peak = max(self.peak, len(self.open))
@@ -272,8 +291,12 @@ class Window:
         self.running -= 1
         doc.running -= 1
         # The document may be gone from this window already (its server died).
-        if self.open.get(item.uri) is doc and not doc.waiting and doc.running == 0 and self.size:
+        if self.open.get(item.uri) is doc and not doc.waiting and doc.running == 0:
+            # Idle: it stays open here, but later work on it may go to another server when
+            # this one is busy (DocumentQueue._keeping); a bounded window closes it when its
+            # slot is needed.
             self._idle[item.uri] = None
+            self.queue.release(item.uri, self)
         self.wake()
 
     def _evict(self, connection: LspConnection) -> bool:

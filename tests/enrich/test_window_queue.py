@@ -94,3 +94,37 @@ async def test_work_a_dead_server_had_not_started_goes_to_another_one() -> None:
     pump.cancel()
     await asyncio.gather(pump, return_exceptions=True)
     assert log == [("open", "a.py"), ("open", "a.py")]
+
+
+async def test_an_idle_open_document_does_not_hold_its_work_back_from_an_idle_server() -> None:
+    """Two servers, no limit on open documents (`--open-files 0`, or `auto` for basedpyright):
+    work on a document one server has open goes there while it has a request slot free (no
+    second didOpen), and to the other server while it has none."""
+    queue = DocumentQueue()
+    log_a: list[tuple[str, str]] = []
+    log_b: list[tuple[str, str]] = []
+    gate = asyncio.Event()
+
+    async def held(conn: Any) -> str:
+        await gate.wait()
+        return "held"
+
+    a = Window(queue, size=0, jobs=1, read=read)
+    pump_a = asyncio.ensure_future(a.pump(FakeConnection(log_a)))  # type: ignore[arg-type]
+    assert await submit(queue, "doc.py", answer) == "ok"  # only A runs yet: A opens it
+    busy = submit(queue, "other.py", held)  # A's one request slot, taken
+    await asyncio.sleep(0)
+    assert a.running == 1
+    b = Window(queue, size=0, jobs=1, read=read)
+    pump_b = asyncio.ensure_future(b.pump(FakeConnection(log_b)))  # type: ignore[arg-type]
+    assert await submit(queue, "doc.py", answer) == "ok"  # A is busy: B takes it, opens it
+    assert log_b == [("open", "doc.py")]
+    gate.set()
+    assert await busy == "held"
+    await asyncio.sleep(0)
+    assert await submit(queue, "doc.py", answer) == "ok"  # A is free again: A, no didOpen
+    assert log_a == [("open", "doc.py"), ("open", "other.py")]
+    assert log_b == [("open", "doc.py")]
+    for pump in (pump_a, pump_b):
+        pump.cancel()
+    await asyncio.gather(pump_a, pump_b, return_exceptions=True)
