@@ -128,11 +128,12 @@ class DocumentQueue:
         return future
 
     def _keeping(self, uri: str) -> Window | None:
-        """A window that has `uri` open with nothing to do on it, and a request slot free:
-        it takes the work without another didOpen. Otherwise the work waits for any window
+        """A window that has `uri` open with nothing to do on it, and a request slot free
+        (counting the work it was given and has not started): it takes the work without
+        another didOpen. Otherwise the work waits for any window
         (a busy server's open documents do not hold work back from an idle one)."""
         for window in self._windows:
-            if uri in window.open and window.running < window.jobs:
+            if uri in window.open and window.running + window.queued < window.jobs:
                 self._holders[uri] = window
                 return window
         return None
@@ -204,6 +205,8 @@ class Window:
         self._idle: dict[str, None] = {}
         self.versions: dict[str, int] = {}
         self.running = 0
+        #: Work given to this window and not started yet (on its open documents).
+        self.queued = 0
         #: The most documents this window had open at once (the benchmark reports it).
         self.peak = 0
         self._wake = asyncio.Event()
@@ -215,6 +218,7 @@ class Window:
     def add(self, item: _Item) -> None:
         """Work for a document this window holds."""
         self.open[item.uri].waiting.append(item)
+        self.queued += 1
         self._ready[item.uri] = None
         self._idle.pop(item.uri, None)
         self.wake()
@@ -248,6 +252,7 @@ class Window:
             doc = self.open.get(uri)
             if doc is not None and doc.waiting:
                 item = doc.waiting.popleft()
+                self.queued -= 1
                 if not doc.waiting:
                     del self._ready[uri]
                 return item
@@ -258,10 +263,12 @@ class Window:
         kept = self.open.get(uri)
         if kept is not None:  # still open here from earlier work: no second didOpen
             kept.waiting.extend(items)
+            self.queued += len(items)
             self._ready[uri] = None
             self._idle.pop(uri, None)
             return
         doc = self.open[uri] = _Open(items)
+        self.queued += len(items)
         self._ready[uri] = None
         self.peak = max(self.peak, len(self.open))
         text = await self.read(items[0].path)
@@ -327,5 +334,6 @@ class Window:
         open_docs, self.open = self.open, {}
         self._ready.clear()
         self._idle.clear()
+        self.queued = 0
         for uri, doc in open_docs.items():
             self.queue.give_back(uri, self, list(doc.waiting))
