@@ -50,6 +50,7 @@ def summary_of(tmp_path: Path, stuck: set[tuple[str, str]], count: int = 7) -> d
     monitor = SimpleNamespace(
         counts=SimpleNamespace(sent=3, errors=0, transient=0),
         last=SimpleNamespace(abandoned=set(), stuck=stuck),
+        asked={},  # no record of how they ended: taken as answered (see summary._answered)
     )
     conn = queries.connect(db)
     try:
