@@ -121,28 +121,25 @@ def add_command(
     return parser
 
 
-def _servers(text: str) -> str | int:
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a number or auto: {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
+def _auto_or_at_least(minimum: int, meaning: str = "") -> Callable[[str], str | int]:
+    """An argparse type: "auto", or a whole number >= `minimum`."""
+
+    def parse(text: str) -> str | int:
+        if text == "auto":
+            return text
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a number or auto: {text}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}{meaning}: {text}")
+        return value
+
+    return parse
 
 
-def _open_files(text: str) -> str | int:
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a number or auto: {text}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0 (0: no limit): {text}")
-    return value
+_servers = _auto_or_at_least(1)
+_open_files = _auto_or_at_least(0, " (0: no limit)")
 
 
 def _positive(text: str) -> float:
