@@ -122,7 +122,11 @@ async def test_an_idle_open_document_does_not_hold_its_work_back_from_an_idle_se
     gate.set()
     assert await busy == "held"
     await asyncio.sleep(0)
-    assert await submit(queue, "doc.py", answer) == "ok"  # A is free again: A, no didOpen
+
+    async def which(conn: Any) -> str:
+        return "A" if conn.log is log_a else "B"
+
+    assert await submit(queue, "doc.py", which) == "A"  # A is free again: A, no didOpen
     assert log_a == [("open", "doc.py"), ("open", "other.py")]
     assert log_b == [("open", "doc.py")]
     for pump in (pump_a, pump_b):
