@@ -1,0 +1,180 @@
+"""Partial results: what a server streams under a tracked request's ``partialResultToken``,
+kept until the final answer, so that the answer the proxy learns from is all of it (issue 25).
+
+LSP 3.17 "Partial Result Progress" (types/partialResults.md): a client that puts a
+``partialResultToken`` in a request's params may get the result in pieces — each ``$/progress``
+with that token carries an array that appends to the result — and then a final response that
+is empty "in terms of result values". basedpyright does exactly that for references (183
+locations of ``rich``'s ``Console`` streamed, a final ``[]``): learning from the final answer
+alone writes a false ``none``. Here the answer is the pieces followed by the final result.
+
+What the spec says about errors is kept as it says it: after any error but ``RequestCancelled``
+the pieces "shouldn't be used" (the error is learnt as every error is); after a client's cancel
+they are incomplete, so nothing is learnt from a request cancelled while its stream ran.
+
+Cheap by construction: every progress is forwarded byte for byte by the router before any of
+this runs (deferred work). A progress's token is then read by a typed decoder that keeps its
+``value`` as raw bytes (located, not built); the value is decoded only when the token is a
+tracked request's in flight — or, for readiness, when it is an object (a work-done report).
+
+It owns the streams of the tracked requests in flight, by token. It does not forward, decide,
+or record: the router calls ``watch`` when it sends a request, ``piece`` for each progress, and
+``finish``/``drop`` when the request leaves; ``answer`` returns the response to learn from.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from cachetools import LRUCache
+
+from lsp_backoff.proxy.nesting import MAX_DEPTH, deeper_than
+
+log = logging.getLogger("lsp_backoff.routing")
+
+Token = int | str
+
+
+class _Progress(msgspec.Struct):
+    token: Token | None = None
+    value: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Notification(msgspec.Struct):
+    params: _Progress | None = None
+
+
+_progress_decoder = msgspec.json.Decoder(_Notification)
+_value_decoder = msgspec.json.Decoder()
+
+
+def token_of(params: Any) -> Token | None:
+    """The ``partialResultToken`` of a request's params (a ProgressToken: integer or string)."""
+    token = params.get("partialResultToken") if isinstance(params, dict) else None
+    return token if isinstance(token, int | str) and not isinstance(token, bool) else None
+
+
+def read_progress(body: bytes) -> tuple[Token, msgspec.Raw] | None:
+    """A ``$/progress`` body's token and its value, undecoded; None for another shape."""
+    if len(body) > MAX_DEPTH and deeper_than(body, MAX_DEPTH):
+        return None  # the decoder would recurse that deep (messages.py, issue 10)
+    try:
+        params = _progress_decoder.decode(body).params
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
+        return None  # not a ProgressParams: nothing to learn (it was forwarded all the same)
+    if params is None or params.token is None:
+        return None
+    return params.token, params.value
+
+
+def decode_value(raw: msgspec.Raw) -> Any:
+    """A progress value, built (None when it is not JSON after all)."""
+    try:
+        return _value_decoder.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def is_object(raw: msgspec.Raw) -> bool:
+    """Is this value a JSON object (a work-done report), judged from its first byte?"""
+    return memoryview(raw)[:1] == b"{"
+
+
+@dataclass(slots=True, eq=False)
+class Stream:
+    """What was streamed so far for one request."""
+
+    msg_id: Any
+    method: str
+    items: list[Any] = field(default_factory=list)
+    pieces: int = 0
+    #: Another request in flight was given the same token (the spec wants them unique): whose
+    #: pieces are whose cannot be told, so no result of either is learnt.
+    shared: bool = False
+
+
+class Partials:
+    def __init__(self, remember_done: int = 1024) -> None:
+        self._streams: dict[Token, Stream] = {}  # token → the stream its pieces go to
+        self._by_id: dict[Any, tuple[Token, Stream]] = {}  # request id → its token and stream
+        # Tokens whose request has left, to name a late piece in the log (once). Bounded.
+        self._done: LRUCache[Token, str] = LRUCache(maxsize=remember_done)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def watch(self, token: Token, msg_id: Any, method: str) -> None:
+        """The tracked request ``msg_id`` was sent with ``token``: collect its pieces."""
+        self._done.pop(token, None)
+        stream = Stream(msg_id, method)
+        clash = self._streams.get(token)
+        if clash is not None:
+            log.info("partialResultToken %r is used by two requests in flight", token)
+            clash.shared = stream.shared = True
+        self._streams[token] = stream
+        self._by_id[msg_id] = token, stream
+
+    def piece(self, token: Token, value: msgspec.Raw) -> bool:
+        """A progress under ``token``: True when it was a stream's piece (kept, or ignored
+        after its answer) — not a work-done report."""
+        stream = self._streams.get(token)
+        if stream is None:
+            method = self._done.pop(token, None)
+            if method is None:
+                return False
+            # The spec puts every piece before the final response: it is not part of it.
+            log.info(
+                "partial result for %s after its answer (token %r): not recorded", method, token
+            )
+            return True
+        decoded = decode_value(value)
+        stream.pieces += 1
+        if isinstance(decoded, list):
+            stream.items.extend(decoded)
+        elif isinstance(decoded, dict):  # one result where the spec says an array of them
+            stream.items.append(decoded)
+        return True
+
+    def finish(self, msg_id: Any) -> Stream | None:
+        """The request ``msg_id`` has left (answered, timed out, …): its stream, if it had one."""
+        found = self._by_id.pop(msg_id, None)
+        if found is None:
+            return None
+        token, stream = found
+        if self._streams.get(token) is stream:  # (else a request sharing its token has it)
+            del self._streams[token]
+            self._done[token] = stream.method
+        return stream
+
+    def drop(self, msg_id: Any) -> None:
+        """The proxy answered ``msg_id`` itself (timeout): its stream teaches nothing."""
+        self.finish(msg_id)
+
+    def clear(self) -> None:
+        """The server is gone: no stream goes on."""
+        self._streams.clear()
+        self._by_id.clear()
+
+
+def answer(stream: Stream, decoded: dict[str, Any], cancelled: bool) -> dict[str, Any] | None:
+    """The response to learn from: ``decoded`` (the final response) with the streamed pieces
+    before its result; None when nothing can be learnt from it."""
+    if stream.shared:
+        return decoded if "error" in decoded else None
+    if "error" in decoded:
+        return decoded  # the pieces are not to be used (RequestCancelled: learnt as nothing)
+    if not stream.pieces:
+        return decoded  # the server did not stream: its final answer is the whole answer
+    if cancelled:
+        return None  # cut short anywhere: the pieces are not the whole answer
+    final = decoded.get("result")
+    if isinstance(final, list):
+        items = [*stream.items, *final]
+    elif final is not None:
+        items = [*stream.items, final]
+    else:
+        items = stream.items
+    return {**decoded, "result": items}
