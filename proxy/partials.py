@@ -13,9 +13,15 @@ the pieces "shouldn't be used" (the error is learnt as every error is); after a 
 they are incomplete, so nothing is learnt from a request cancelled while its stream ran.
 
 Cheap by construction: every progress is forwarded byte for byte by the router before any of
-this runs (deferred work). A progress's token is then read by a typed decoder that keeps its
-``value`` as raw bytes (located, not built); the value is decoded only when the token is a
-tracked request's in flight — or, for readiness, when it is an object (a work-done report).
+this runs (deferred work). Its token is then read from the head most servers write
+(``{"jsonrpc":"2.0","method":"$/progress","params":{"token":…,"value":``): an array under a
+token nobody here waits for is left at that, unread. Otherwise a typed decoder reads the token
+and keeps the ``value`` as raw bytes (located, not built); the value is decoded only when the
+token is a tracked request's in flight — or, for readiness, when it is an object (a work-done
+report). Measured (a busy 2-core machine) on a piece of 183 locations, 21 KiB: 2 µs from the
+head, 200-280 µs through the typed decoder, where decoding the whole body (as every progress
+was before) took 200-450 µs; 5,000 locations, 588 KiB: 1 µs, 5-7 ms, 17-25 ms. A tracked
+piece costs about a whole decode (0.5-1.2x).
 
 It owns the streams of the tracked requests in flight, by token. It does not forward, decide,
 or record: the router calls ``watch`` when it sends a request, ``piece`` for each progress, and
@@ -25,6 +31,7 @@ or record: the router calls ``watch`` when it sends a request, ``piece`` for eac
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +55,12 @@ class _Notification(msgspec.Struct):
 
 
 _progress_decoder = msgspec.json.Decoder(_Notification)
+_TOKEN = rb'(-?[0-9]{1,18}|"[^"\\]{0,256}")'
+#: The usual head of a progress, up to its value (captures capped: a failed match is short).
+_HEAD = re.compile(
+    rb'\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"method"\s*:\s*"\$/progress"\s*,\s*"params"\s*:\s*'
+    rb'\{\s*"token"\s*:\s*' + _TOKEN + rb'\s*,\s*"value"\s*:\s*'
+)
 _value_decoder = msgspec.json.Decoder()
 
 
@@ -55,6 +68,15 @@ def token_of(params: Any) -> Token | None:
     """The ``partialResultToken`` of a request's params (a ProgressToken: integer or string)."""
     token = params.get("partialResultToken") if isinstance(params, dict) else None
     return token if isinstance(token, int | str) and not isinstance(token, bool) else None
+
+
+def _head_token(raw: bytes) -> Token | None:
+    if raw[:1] != b'"':
+        return int(raw)
+    try:
+        return raw[1:-1].decode()
+    except UnicodeDecodeError:
+        return None  # the typed decoder's verdict, then
 
 
 def read_progress(body: bytes) -> tuple[Token, msgspec.Raw] | None:
@@ -116,6 +138,22 @@ class Partials:
             clash.shared = stream.shared = True
         self._streams[token] = stream
         self._by_id[msg_id] = token, stream
+
+    def progress(self, body: bytes) -> tuple[Token, Any] | None:
+        """A ``$/progress`` body: kept when it is a piece of a stream; else its token and
+        value when the value is a work-done report (for readiness), else None."""
+        head = _HEAD.match(body)
+        if head is not None and body[head.end() : head.end() + 1] != b"{":
+            token = _head_token(head.group(1))
+            if token is not None and token not in self._streams and token not in self._done:
+                return None  # another's array, never read further
+        found = read_progress(body)
+        if found is None:
+            return None
+        token, value = found
+        if self.piece(token, value) or not is_object(value):
+            return None
+        return token, decode_value(value)
 
     def piece(self, token: Token, value: msgspec.Raw) -> bool:
         """A progress under ``token``: True when it was a stream's piece (kept, or ignored

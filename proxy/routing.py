@@ -270,15 +270,9 @@ class Router:
 
     def _progress(self, body: bytes) -> None:
         """A ``$/progress``, already forwarded: a piece of a tracked answer, or readiness."""
-        found = partials.read_progress(body)
-        if found is None:
-            return
-        token, value = found
-        if self.partials.piece(token, value):
-            return
-        # Readiness reads only work-done reports (objects): an array value is not decoded.
-        if partials.is_object(value):
-            self.readiness.progress(token, partials.decode_value(value))
+        report = self.partials.progress(body)
+        if report is not None:
+            self.readiness.progress(*report)
 
     def _record(self, entry: Entry, body: bytes) -> None:
         symbol = entry.recorded()

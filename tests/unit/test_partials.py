@@ -154,6 +154,32 @@ def test_a_progress_value_is_decoded_only_for_a_request_in_flight(
     assert router.readiness.busy()
 
 
+def test_an_untracked_array_in_the_usual_head_is_not_even_scanned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    router, sink, _ = make()
+    scanned: list[bytes] = []
+    real = partials.read_progress
+
+    def counting(body: bytes) -> Any:
+        scanned.append(body)
+        return real(body)
+
+    monkeypatch.setattr(partials, "read_progress", counting)
+    router.from_server(piece("nobody", 1, 2))
+    router.drain()
+    assert scanned == []
+    # Another member order (pygls writes params first): read by the typed decoder, still right.
+    router.from_client(refs(1, "tok"))
+    other_order = {"params": {"value": [loc(7)], "token": "tok"}, "method": "$/progress"}
+    assert router.from_server(framed({**other_order, "jsonrpc": "2.0"})) is None
+    router.from_server(piece("tok", 8))  # the usual order, tracked: read too
+    router.from_server(reply(1, result=[]))
+    router.drain()
+    assert len(scanned) == 2
+    assert sink.of("edges") == [("bad_fn", "references", targets(7, 8))]
+
+
 def test_server_exit_ends_every_stream() -> None:
     router, sink, _ = make()
     router.from_client(refs(1, "tok"))
