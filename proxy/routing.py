@@ -89,6 +89,9 @@ class Router:
             # Symbol lists need their request's document at answer time: keep the bytes,
             # decode them only then.
             self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
+            if method in SYMBOL_LISTS and partials.MAY_HAVE_TOKEN in body:
+                msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
+                self.defer(lambda: self.partials.watch_request(msg_id, method, body))
             if method == "initialize":
                 self.defer(lambda: self._initialize_params(body))
             return None
@@ -255,7 +258,9 @@ class Router:
                 request = msg.decode(entry.params) if entry.params is not None else None
                 uri = document_of("", request.get("params") if request else None)
                 if uri is not None and self.documents.needs_read(uri):
-                    # Its symbols are keyed from the file's text: recorded once it is read.
+                    # Its symbols are keyed from the file's text: recorded once it is read
+                    # (with the pieces streamed before this answer, none after).
+                    self.defer(lambda: self.partials.close(entry.msg_id))
                     self.reads.want(uri, lambda: self._other_response(entry, body))
                     return [ToClient(frame.raw), *self.reads.wanted()]
             if entry.method in _READ_ANSWERS:
@@ -299,6 +304,9 @@ class Router:
 
     def _other_response(self, entry: Entry, body: bytes) -> None:
         decoded = msg.decode(body) or {}
+        stream = self.partials.finish(entry.msg_id)
+        if stream is not None:
+            decoded = partials.answer(stream, decoded, cancelled=entry.cancelled) or {}
         result = decoded.get("result")
         if entry.method == "initialize":
             caps = result.get("capabilities") if isinstance(result, dict) else None

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_routing import URI, body, framed, make, note, reply
+from test_routing import DISK, DISK_TEXT, URI, body, framed, make, note, reply, text
 
 from lsp_backoff.proxy import partials
-from lsp_backoff.proxy.actions import Arm, Disarm, ToClient, ToServer
+from lsp_backoff.proxy.actions import Arm, Disarm, Read, ToClient, ToServer
 from lsp_backoff.proxy.framing import Frame
 from lsp_backoff.tracker.model import Target
 
@@ -208,3 +208,40 @@ def test_read_progress_keeps_the_value_unbuilt() -> None:
     assert found is not None and found[0] == "t" and bytes(found[1]).startswith(b"[")
     assert partials.read_progress(b'{"method": "$/progress", "params": 3}') is None
     assert partials.read_progress(b"[" * 5000 + b"]" * 5000) is None
+
+
+def symbols_request(ident: Any, uri: str, token: Any) -> Frame:
+    params = {"textDocument": {"uri": uri}, "partialResultToken": token}
+    return framed(
+        {"jsonrpc": "2.0", "id": ident, "method": "textDocument/documentSymbol", "params": params}
+    )
+
+
+def symbol(name: str, line: int, character: int) -> dict[str, Any]:
+    sel = {"start": {"line": line, "character": character}, "end": {"line": line, "character": 9}}
+    return {"name": name, "kind": 12, "range": sel, "selectionRange": sel}
+
+
+def test_document_symbols_streamed_in_pieces_are_recorded() -> None:
+    router, sink, _ = make()
+    assert router.from_client(symbols_request(5, URI, "syms")) is None  # forwarded as it is
+    router.from_server(note("$/progress", {"token": "syms", "value": [symbol("bad_fn", 0, 4)]}))
+    router.from_server(note("$/progress", {"token": "syms", "value": [symbol("good", 1, 0)]}))
+    router.from_server(reply(5, result=[]))
+    router.drain()
+    assert sink.of("symbol") == [("bad_fn", "document_symbol"), ("good", "document_symbol")]
+
+
+def test_symbols_of_an_unread_file_are_the_pieces_before_the_answer() -> None:
+    router, sink, _ = make()
+    router.from_client(symbols_request(5, DISK, "syms"))
+    router.from_server(note("$/progress", {"token": "syms", "value": [symbol("bad_disk", 1, 4)]}))
+    answer = reply(5, result=[])
+    assert router.from_server(answer) == [ToClient(answer.raw), Read(DISK)]
+    late = [symbol("good_disk", 2, 0)]
+    router.from_server(note("$/progress", {"token": "syms", "value": late}))  # after: ignored
+    router.drain()
+    router.loaded(DISK, text(DISK_TEXT))
+    router.drain()
+    assert sink.of("symbol") == [("bad_disk", "document_symbol")]
+    assert len(router.partials) == 0
