@@ -1,5 +1,5 @@
-"""Partial results: what a server streams under a tracked request's ``partialResultToken``,
-kept until the final answer, so that the answer the proxy learns from is all of it (issue 25).
+"""Partial results: what a server streams under a request's ``partialResultToken``, kept
+until the final answer, so that the answer the proxy learns from is all of it (issue 25).
 
 LSP 3.17 "Partial Result Progress" (types/partialResults.md): a client that puts a
 ``partialResultToken`` in a request's params may get the result in pieces — each ``$/progress``
@@ -139,7 +139,7 @@ class Partials:
         return len(self._by_id)
 
     def watch(self, token: Token, msg_id: Any, method: str) -> None:
-        """The tracked request ``msg_id`` was sent with ``token``: collect its pieces."""
+        """The request ``msg_id`` was sent with ``token``: collect its pieces."""
         self._done.pop(token, None)
         stream = Stream(msg_id, method)
         clash = self._streams.get(token)
