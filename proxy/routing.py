@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from lsp_backoff.proxy import messages as msg
+from lsp_backoff.proxy import partials
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, ToClient, ToServer
-from lsp_backoff.proxy.coalesce import key_of, with_id
+from lsp_backoff.proxy.coalesce import key_of, may_coalesce, with_id
 from lsp_backoff.proxy.core import STAT_KEYS, Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, encode
@@ -56,6 +57,7 @@ class Router:
         self.readiness = Readiness()
         self.requests = RequestTable()
         self.reads = ReadGate(self.documents)
+        self.partials = partials.Partials()
         self.timeout = timeout
         self.exit_requested = False
         self._log_messages = log_messages
@@ -87,6 +89,9 @@ class Router:
             # Symbol lists need their request's document at answer time: keep the bytes,
             # decode them only then.
             self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
+            if method in SYMBOL_LISTS and partials.MAY_HAVE_TOKEN in body:
+                msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
+                self.defer(lambda: self.partials.watch_request(msg_id, method, body))
             if method == "initialize":
                 self.defer(lambda: self._initialize_params(body))
             return None
@@ -137,8 +142,10 @@ class Router:
             self.requests.answered_here(entry.msg_id, entry.method)
             return [ToClient(encode(msg.result_response(entry.msg_id, None)))]
         entry.symbol, entry.version = symbol, version
-        key = key_of(entry.method, symbol, entry.operation, entry.params, version)
-        leader = self.requests.leader_for(key)
+        key = None
+        if may_coalesce(entry.params):  # (not a result streamed under a token: coalesce.py)
+            key = key_of(entry.method, symbol, entry.operation, entry.params, version)
+        leader = self.requests.leader_for(key) if key is not None else None
         if leader is not None:
             # The same question is with the server already: ask once, answer both (issue 12).
             self.counters["coalesced"] += 1
@@ -150,6 +157,10 @@ class Router:
             self.readiness.client_token(params["workDoneToken"])
         entry.sent_at = self.readiness.mark()
         self.requests.sent(entry, key)
+        token = partials.token_of(params)
+        if token is not None:  # its answer comes in pieces first (proxy/partials.py)
+            msg_id, method = entry.msg_id, entry.method
+            self.defer(lambda: self.partials.watch(token, msg_id, method))
         return [ToServer(raw), Arm(entry.msg_id)]
 
     def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
@@ -247,26 +258,38 @@ class Router:
                 request = msg.decode(entry.params) if entry.params is not None else None
                 uri = document_of("", request.get("params") if request else None)
                 if uri is not None and self.documents.needs_read(uri):
-                    # Its symbols are keyed from the file's text: recorded once it is read.
+                    # Its symbols are keyed from the file's text: recorded once it is read
+                    # (with the pieces streamed before this answer, none after).
+                    self.defer(lambda: self.partials.close(entry.msg_id))
                     self.reads.want(uri, lambda: self._other_response(entry, body))
                     return [ToClient(frame.raw), *self.reads.wanted()]
             if entry.method in _READ_ANSWERS:
                 self.defer(lambda: self._other_response(entry, body))
             return None
-        if peek.kind is Kind.NOTIFICATION and peek.method in (
-            "$/progress",
-            "experimental/serverStatus",
-        ):
+        if peek.kind is Kind.NOTIFICATION and peek.method == "$/progress":
+            self.defer(lambda: self._progress(body))
+        elif peek.kind is Kind.NOTIFICATION and peek.method == "experimental/serverStatus":
             method = peek.method
             self.defer(lambda: self.readiness.notification(method, msg.decode(body)))
         return None
+
+    def _progress(self, body: bytes) -> None:
+        """A ``$/progress``, already forwarded: a piece of a tracked answer, or readiness."""
+        report = self.partials.progress(body)
+        if report is not None:
+            self.readiness.progress(*report)
 
     def _record(self, entry: Entry, body: bytes) -> None:
         symbol = entry.recorded()
         assert symbol is not None and entry.operation is not None
         decoded = msg.decode(body)
+        stream = self.partials.finish(entry.msg_id)
+        if decoded is not None and stream is not None:
+            decoded = partials.answer(stream, decoded, cancelled=not entry.waited_for)
         if decoded is None:
-            return  # not JSON, or nested too deep to decode: forwarded, but nothing learnt
+            # Not JSON, nested too deep to decode, or a stream cut short (partials.answer):
+            # forwarded, but nothing learnt.
+            return
         self.outcomes.response(
             entry.method,
             symbol,
@@ -281,6 +304,9 @@ class Router:
 
     def _other_response(self, entry: Entry, body: bytes) -> None:
         decoded = msg.decode(body) or {}
+        stream = self.partials.finish(entry.msg_id)
+        if stream is not None:
+            decoded = partials.answer(stream, decoded, cancelled=entry.cancelled) or {}
         result = decoded.get("result")
         if entry.method == "initialize":
             caps = result.get("capabilities") if isinstance(result, dict) else None
@@ -320,6 +346,7 @@ class Router:
         waiters = [entry, *(entry.followers or ())]
         for waiter in waiters:
             self.requests.answered_here(waiter.msg_id, waiter.method)
+        self.defer(lambda: self.partials.drop(msg_id))  # its late answer is dropped, unread
         self.counters["timeouts"] += 1
         reason = f"{entry.method} timed out after {self.timeout:g} s"
         if entry.waited_for:  # else every client gave up first: nothing to learn
@@ -338,6 +365,7 @@ class Router:
         """Fail every request in flight: nothing may hang on a dead server."""
         self.drain()
         self.reads.clear()  # the session is ending: nothing is recorded after it
+        self.partials.clear()
         actions: list[Action] = []
         for entry in self.requests.drop_all():
             if entry.state is State.HELD:  # never sent: nothing to learn from these
