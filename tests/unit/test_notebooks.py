@@ -17,6 +17,7 @@ from lsp_backoff.proxy.routing import Router
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.store_sql import split_key
 
 NB = "file:///ws/analysis.ipynb"
 CELL1 = "vscode-notebook-cell:/ws/analysis.ipynb#W0sZmlsZQ%3D%3D"
@@ -299,3 +300,11 @@ def test_a_large_notebook_frame_is_never_streamed_past_unseen() -> None:
     router, _ = make()
     head = b'{"jsonrpc":"2.0","id":1,"method":"notebookDocument/didOpen","params":{'
     assert router.client_head(head) is False
+
+
+def test_a_cell_key_splits_after_the_cell_uri_fragment() -> None:
+    # `edges --symbol`, `orphans --after` and withdrawn placeholders find a symbol by this split.
+    assert split_key(f"{CELL2}#0:8:helper") == (CELL2, "#0:8:helper")
+    assert split_key(f"{CELL2}#3:1") == (CELL2, "#3:1")
+    assert split_key("file:///w/a.ts#3:2:#retry") == ("file:///w/a.ts", "#3:2:#retry")
+    assert split_key("file:///w/a.py#x") == ("file:///w/a.py", "#x")
