@@ -10,8 +10,10 @@ one identifier has one key, whatever the position inside it.
 
 What each message does, after it has been forwarded unchanged (deferred work, as proxy/sync.py):
 
-- ``didOpen``: each cell text is opened as by ``textDocument/didOpen`` (a text new to the proxy
-  is a content change: the server did not know these cells before, so the name rule runs).
+- ``didOpen``: each cell text is opened as by ``textDocument/didOpen``. A cell already known
+  with another text is a content change; a cell this session did not know is compared by its
+  content hash at the next request, as a file opened before it was read — and the name rule runs
+  on its text (unlike a file, the server did not see these cells before they were opened).
 - ``didChange``: ``cells.structure`` splices the cell list; a cell in ``didClose`` and not
   reopened in ``didOpen`` of the same change is *removed*: it leaves the graph as a deleted file
   does (``Outcomes.forget_document``: its symbols, rows, failure state, answers pointing into
@@ -21,10 +23,10 @@ What each message does, after it has been forwarded unchanged (deferred work, as
   didChange`` per cell (the cell's symbols are re-armed, the name rule runs); ``cells.data``
   (kind, metadata, execution summary) and ``metadata`` change no text: nothing.
 - ``didSave``: nothing — the cell texts are what the client sent, whatever the file now holds.
-- ``didClose``: each cell text is closed; with no file behind a cell its text is unknown from
-  then on, a content change as for a closed ``untitled:`` document (its symbols re-armed, the
-  name rule runs: the server stops seeing the cells). Its rows stay, like a closed file's: the
-  content hash decides at the next open whether they are still current.
+- ``didClose``: each cell text is closed: unknown from then on, but not changed — the notebook
+  keeps it — so its rows and failure state stay, like a closed file's, and their content hash
+  decides at the next open whether they still hold. The name rule runs on its last text: the
+  server stops seeing the cell.
 
 The order inside one ``didChange`` is the spec's field order (structure, data, textContent),
 the one vscode-languageserver's own notebook sync applies. Nothing here reads a file, and
@@ -142,9 +144,14 @@ def _open_cell(item: Any, docs: Documents, outcomes: Outcomes) -> None:
         return
     docs.note_language(uri, item.get("languageId"))  # picks its identifier rules
     before = docs.document(uri)
-    is_new = docs.open(uri, text)
+    docs.open(uri, text)
     outcomes.note_version(uri, docs.version(uri))
-    if is_new:
+    if before is None:
+        # Not known to this session: what was learnt about the cell (a restarted proxy, a
+        # notebook reopened) carries its content hash, compared at the next request — as for
+        # a file opened before it was read. The server sees the cell from now on: name rule.
+        outcomes.mentioned(uri, None, docs.document(uri))
+    elif before.text != text:
         changed(uri, docs, outcomes, before)
 
 
@@ -165,8 +172,9 @@ def _remove_cell(uri: str, docs: Documents, outcomes: Outcomes) -> None:
 
 
 def _close_cell(uri: str, docs: Documents, outcomes: Outcomes) -> None:
-    """A cell of a closed notebook: no file behind it, so its text is unknown from now on."""
+    """A cell of a closed notebook: its text is unknown from now on, not changed — its rows and
+    failure state keep their content hash; the server stops seeing it (the name rule)."""
     before = docs.document(uri)
     docs.close(uri)
-    if before is not None and docs.document(uri) is None:
-        changed(uri, docs, outcomes, before)
+    if before is not None:
+        outcomes.mentioned(uri, before, None)

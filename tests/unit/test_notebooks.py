@@ -91,23 +91,22 @@ def item(uri: str, text: str, language: str = "python") -> dict[str, Any]:
     return {"uri": uri, "languageId": language, "version": 1, "text": text}
 
 
+OPENED = {
+    "notebookDocument": {
+        "uri": NB,
+        "notebookType": "jupyter-notebook",
+        "version": 0,
+        "cells": [cell(CELL1), cell(CELL2)],
+    },
+    "cellTextDocuments": [item(CELL1, HELPER), item(CELL2, USE)],
+}
+
+
 def make() -> tuple[Router, Sink]:
     tracker = FailureTracker(BackoffPolicy(base=5, max_retries=7), clock=lambda: 1000.0)
     sink = Sink()
     router = Router(Core(ProxyConfig(no_db=True), tracker=tracker, sink=sink), Documents())
-    note(
-        router,
-        "notebookDocument/didOpen",
-        {
-            "notebookDocument": {
-                "uri": NB,
-                "notebookType": "jupyter-notebook",
-                "version": 0,
-                "cells": [cell(CELL1), cell(CELL2)],
-            },
-            "cellTextDocuments": [item(CELL1, HELPER), item(CELL2, USE)],
-        },
-    )
+    note(router, "notebookDocument/didOpen", OPENED)
     return router, sink
 
 
@@ -259,8 +258,16 @@ def test_closing_the_notebook_closes_every_cell() -> None:
     note(router, "notebookDocument/didClose", params)
     assert router.documents.text(CELL1) is None and router.documents.text(CELL2) is None
     assert router.notebooks.cells(NB) is None
-    assert router.tracker.get(f"{CELL2}#0:8:helper", "definition") is None  # re-armed
-    assert sink.of("forgotten") == []  # closed, not deleted: the rows stay
+    assert sink.of("forgotten") == [] and sink.of("cleared") == []  # closed, not deleted
+    assert (CELL2, frozenset({"value", "helper"})) in sink.of("named")  # the server stops seeing it
+    # Reopened with the same text: still backing off; with another text: asked again.
+    note(router, "notebookDocument/didOpen", OPENED)
+    assert short_circuited(router, CELL2, 0, 9)
+    params = {"notebookDocument": {"uri": NB}, "cellTextDocuments": [{"uri": CELL2}]}
+    note(router, "notebookDocument/didClose", params)
+    edited = {**OPENED, "cellTextDocuments": [item(CELL1, HELPER), item(CELL2, "x = 1\n" + USE)]}
+    note(router, "notebookDocument/didOpen", edited)
+    assert not short_circuited(router, CELL2, 1, 9)
 
 
 def test_data_metadata_and_save_change_no_text() -> None:
