@@ -28,9 +28,12 @@ What each message does, after it has been forwarded unchanged (deferred work, as
   decides at the next open whether they still hold. The name rule runs on its last text: the
   server stops seeing the cell.
 
-The order inside one ``didChange`` is the spec's field order (structure, data, textContent),
-the one vscode-languageserver's own notebook sync applies. Nothing here reads a file, and
-nothing raises for bad client input: a malformed part is skipped (the proxy only loses names).
+The order inside one ``didChange`` is the spec's field order (structure, data, textContent), as
+in vscode-languageserver's notebook sync (server/src/common/notebook.ts). A cell in both
+``didOpen`` and ``didClose`` of one change (the spec is silent; vscode-languageclient never sends
+it) is taken as reopened and compared, not removed — that library would end with it closed.
+Nothing here reads a file, and nothing raises for bad client input: a malformed part is skipped
+(the proxy only loses names).
 """
 
 from __future__ import annotations
