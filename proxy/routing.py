@@ -23,6 +23,8 @@ from lsp_backoff.proxy.core import STAT_KEYS, Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, encode
 from lsp_backoff.proxy.messages import Kind
+from lsp_backoff.proxy.notebooks import PREFIX as NOTEBOOK_EVENTS
+from lsp_backoff.proxy.notebooks import Notebooks
 from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, symbol_of
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
@@ -35,6 +37,8 @@ log = logging.getLogger("lsp_backoff.routing")
 FLUSH_METHOD = "lspBackoff/flush"
 STATS_METHOD = "lspBackoff/stats"
 _LOCAL_OR_INIT = (FLUSH_METHOD, STATS_METHOD, "initialize")
+#: Client notifications whose params keep the texts current (proxy/sync.py, proxy/notebooks.py).
+_DOCUMENT_EVENTS = ("textDocument/did", "workspace/didChangeWatchedFiles", NOTEBOOK_EVENTS)
 #: Responses the proxy reads besides tracked ones: symbol lists are recorded, and initialize
 #: says which position encoding the server uses.
 _READ_ANSWERS = (*SYMBOL_LISTS, "initialize")
@@ -54,6 +58,7 @@ class Router:
         self.outcomes = core.outcomes
         self.counters = core.counters
         self.documents = documents or Documents()
+        self.notebooks = Notebooks()
         self.readiness = Readiness()
         self.requests = RequestTable()
         self.reads = ReadGate(self.documents)
@@ -184,7 +189,11 @@ class Router:
             # Held: never sent, so the server must not see the cancel; answered once read.
             # A leader others wait on: the server goes on for them.
             return [] if entry.state is State.HELD or entry.followers else None
-        if method.startswith(("textDocument/did", "workspace/didChangeWatchedFiles")):
+        if method.startswith(NOTEBOOK_EVENTS):
+            body, notebooks = frame.body, self.notebooks
+            docs, outcomes = self.documents, self.outcomes
+            self.defer(lambda: notebooks.event(method, body, docs, outcomes))
+        elif method.startswith(_DOCUMENT_EVENTS):
             body = frame.body
             docs, outcomes, later = self.documents, self.outcomes, self.reads.want
             self.defer(lambda: document_event(method, body, docs, outcomes, later))
@@ -218,6 +227,8 @@ class Router:
             return True
         method = peek.method or ""
         if method in TRACKED or method in SYMBOL_LISTS or method in _LOCAL_OR_INIT:
+            return False
+        if method.startswith(_DOCUMENT_EVENTS):  # texts are kept from their params
             return False
         self.requests.forwarded(peek.id, method)
         return True
