@@ -12,8 +12,8 @@ the same in every unit: it is never converted (``str.isascii`` is the whole cost
 Conversion needs the line's text (the session's ``Documents``: memory only, nothing here reads
 a file). A position past the end of its line keeps its excess units unchanged; one inside a
 multi-unit character (half a surrogate pair, the middle of a UTF-8 sequence) snaps to that
-character's start, as ``proxy.text.to_index`` does. Answers to clients are never touched:
-this only shapes what is recorded.
+character's start, as ``proxy.text.to_index`` does (the arithmetic: tracker/positions.py).
+Answers to clients are never touched: this only shapes what is recorded.
 """
 
 from __future__ import annotations
@@ -21,37 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from lsp_backoff.tracker.model import Target
+from lsp_backoff.tracker.positions import GRAPH_UNIT, convert
 
-#: The unit of every position in the graph.
-GRAPH_UNIT = "utf-16"
-
-
-def _width(o: int, encoding: str) -> int:
-    """Code units code point ``o`` takes in ``encoding``."""
-    if encoding == "utf-16":
-        return 2 if o > 0xFFFF else 1
-    if encoding == "utf-8":
-        return 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
-    return 1
-
-
-def convert(line: str, character: int, source: str, dest: str = GRAPH_UNIT) -> int:
-    """``character`` (units of ``source`` in ``line``) in units of ``dest``.
-
-    The fast path first: the same unit, or an ASCII line, is the identity (no character
-    outside the line is looked at either way). Negative offsets come back as given.
-    """
-    if source == dest or character <= 0 or line.isascii():
-        return character
-    units_in = units_out = 0
-    for ch in line:
-        o = ord(ch)
-        width = _width(o, source)
-        if units_in + width > character:
-            return units_out  # inside this character, or exactly at its start
-        units_in += width
-        units_out += _width(o, dest)
-    return units_out + (character - units_in)  # past the line's end: the excess as given
+__all__ = ["GRAPH_UNIT", "convert", "from_graph", "targets_in_graph_unit", "to_graph"]
 
 
 def to_graph(line: str | None, character: int, encoding: str) -> int:
