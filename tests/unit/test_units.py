@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from lsp_backoff.proxy.actions import Read, ToClient
+from lsp_backoff.proxy.cli import main
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents, content_hash
@@ -248,3 +249,10 @@ def test_backoff_is_shared_across_encodings() -> None:
     )
     assert actions is not None and len(actions) == 1 and isinstance(actions[0], ToClient)
     assert b'"result":null' in actions[0].data
+
+
+@pytest.mark.parametrize("command", ["edges", "orphans"])
+def test_the_cli_says_the_unit(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "UTF-16 code units" in " ".join(capsys.readouterr().out.split())
