@@ -8,6 +8,7 @@ utf-32 test server): one key per identifier, one target per location, one backof
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from lsp_backoff.proxy.units import GRAPH_UNIT, convert, from_graph, targets_in_
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.positions import _counted
 
 # 😀 (U+1F600): 4 UTF-8 bytes, 2 UTF-16 units, 1 code point; é 2/1/1; 日 3/1/1.
 ASTRAL = "a😀é日b"
@@ -256,3 +258,24 @@ def test_the_cli_says_the_unit(command: str, capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "UTF-16 code units" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_codecs_count_as_the_characters_do() -> None:
+    """convert (cut by the codecs) against _counted (one character at a time), on every
+    offset of lines mixing 1-, 2-, 3- and 4-byte characters, lone surrogates included."""
+    rnd = random.Random(27)
+    alphabet = ["a", " ", "é", "日", "😀", "𠀀", "\u00a0"]
+    lines = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 12))) for _ in range(200)]
+    lines += ["a\ud83dé", "\udc00日x"]  # lone surrogates: only the counted path takes them
+    for line in lines:
+        for source in ("utf-8", "utf-16", "utf-32"):
+            for dest in ("utf-8", "utf-16", "utf-32"):
+                for character in range(len(line.encode("utf-8", "surrogatepass")) + 3):
+                    same = source == dest  # never converted, by design
+                    expected = character if same else _counted(line, character, source, dest)
+                    assert convert(line, character, source, dest) == expected, (
+                        line,
+                        character,
+                        source,
+                        dest,
+                    )
