@@ -25,8 +25,10 @@ from realtools import REPO, clean_env, find_tool, proxy_command
 
 pytestmark = [pytest.mark.real_server]
 
+#: Never opened: the proxy reads it (off the loop) to convert the utf-8 session's target there.
+C_HEADER = "/* déclaration ü */ int target(int x);\n"
 C_SOURCE = (
-    "int target(int x);\n"
+    '#include "b.h"\n'
     "int target(int x) { return x; }\n"
     "int main(void) { /* ééé日本 */ return target(1) + /* ü */ target(2); }\n"
 )
@@ -119,6 +121,7 @@ async def test_clangd_utf8_and_utf16_sessions_share_one_key_and_one_target(
     root.mkdir()
     source = root / "a.c"
     source.write_text(C_SOURCE, encoding="utf-8")
+    (root / "b.h").write_text(C_HEADER, encoding="utf-8")
     (root / "compile_flags.txt").write_text("-std=c11\n")
     server = [find_tool("clangd"), "--log=error"]
     line = C_SOURCE.splitlines()[2]
@@ -130,6 +133,7 @@ async def test_clangd_utf8_and_utf16_sessions_share_one_key_and_one_target(
         return [
             ("textDocument/references", at(2, here, **refs)),
             ("textDocument/definition", at(2, here)),
+            ("textDocument/declaration", at(2, here)),  # into b.h
         ]
 
     got: dict[str, Any] = {}
@@ -150,6 +154,8 @@ async def test_clangd_utf8_and_utf16_sessions_share_one_key_and_one_target(
     on_line_2 = {dict(t)["character"] for _, op, t in edges if dict(t)["line"] == 2}
     assert on_line_2 == {units(line, first, "utf-16"), units(line, second, "utf-16")}, edges
     assert {(op, dict(t)["line"]) for _, op, t in edges} >= {("definition", 1)}, edges
+    in_header = {dict(t)["character"] for _, _, t in edges if dict(t)["uri"].endswith("/b.h")}
+    assert in_header == {units(C_HEADER, C_HEADER.index("target"), "utf-16")}, edges
 
 
 async def test_basedpyright_utf16_and_a_utf32_server_share_one_key_and_one_target(
