@@ -4,9 +4,9 @@ Keeps the text of open documents (didOpen, didChange full and incremental, didSa
 a bounded LRU cache of unopened ``file://`` documents read from disk, so the proxy can name
 the identifier at a request position: its key is the URI plus the identifier's start and text, so
 every position inside one identifier gives the same key. Positions follow the negotiated
-``PositionEncodingKind`` (lsp-3.17 ``types/position.md``), keys the graph's one unit
-(proxy/units.py); lines end at ``\\n``, ``\\r\\n`` or
-``\\r`` (``types/textDocuments.md``). Memory only: files are read by the read gate
+``PositionEncodingKind`` (lsp-3.17 ``types/position.md``), keys the graph's one unit (UTF-16,
+proxy/units.py); lines end at ``\\n``, ``\\r\\n`` or ``\\r`` (``types/textDocuments.md``).
+Memory only: files are read by the read gate
 (proxy/reads.py) in a worker and handed in with ``loaded``; nothing here touches the disk, and
 nothing raises for bad client input (the proxy only loses a symbol's name).
 """
