@@ -4,8 +4,9 @@ Every position the graph stores — symbol keys (``uri#line:character:name``), s
 line/character, edge targets, call hierarchy items — counts characters in **UTF-16 code
 units**, whatever ``positionEncoding`` the recording session negotiated (lsp-3.17
 ``types/position.md``). Why UTF-16: it is the spec's default and the one every server must
-offer, so most sessions (basedpyright, pyright, TypeScript, and every client that lists no
-encoding — enrich among them) convert nothing, and an indexer reading the graph can hand a
+offer, so most sessions (basedpyright 1.40, pyright 1.1.414 and typescript-language-server
+6.0.2, whose code never mentions ``positionEncoding``, and every client that lists no
+encoding — enrich lists only this one) convert nothing, and an indexer reading the graph can hand a
 position straight to any server it talks to with default capabilities. A line of ASCII text is
 the same in every unit: it is never converted (``str.isascii`` is the whole cost).
 
