@@ -4,8 +4,9 @@ Keeps the text of open documents (didOpen, didChange full and incremental, didSa
 a bounded LRU cache of unopened ``file://`` documents read from disk, so the proxy can name
 the identifier at a request position: its key is the URI plus the identifier's start and text, so
 every position inside one identifier gives the same key. Positions follow the negotiated
-``PositionEncodingKind`` (lsp-3.17 ``types/position.md``); lines end at ``\\n``, ``\\r\\n`` or
-``\\r`` (``types/textDocuments.md``). Memory only: files are read by the read gate
+``PositionEncodingKind`` (lsp-3.17 ``types/position.md``), keys the graph's one unit (UTF-16,
+proxy/units.py); lines end at ``\\n``, ``\\r\\n`` or ``\\r`` (``types/textDocuments.md``).
+Memory only: files are read by the read gate
 (proxy/reads.py) in a worker and handed in with ``loaded``; nothing here touches the disk, and
 nothing raises for bad client input (the proxy only loses a symbol's name).
 """
@@ -24,6 +25,7 @@ from cachetools import LRUCache
 from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at
 from lsp_backoff.proxy.text import Text, edited
 from lsp_backoff.proxy.text import to_index as _to_index
+from lsp_backoff.proxy.units import GRAPH_UNIT, to_graph
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 #: Qualifiers in servers' symbol names (Foo::bar, pkg.mod.name): see identifier_at's hint.
@@ -59,7 +61,8 @@ class VersionLater:
 
 @dataclass(frozen=True, slots=True)
 class Identifier:
-    """An identifier's start position (in the session encoding) and text; name "" when none."""
+    """An identifier's start position and text; name "" when none. The position is in the
+    graph's unit (proxy.units: UTF-16), whatever the session negotiated."""
 
     line: int
     character: int
@@ -254,6 +257,9 @@ class Documents:
     def identifier_at(self, uri: str, line: int, character: int, hint: str = "") -> Identifier:
         """The identifier containing the position, else the one ending exactly at it, else
         ``Identifier(line, character, "")`` with the position as given (tracked by position).
+        The identifier's start is in the graph's unit (proxy/units.py), so sessions on
+        different encodings key one identifier alike; a position is converted only when its
+        line is known.
 
         Identifiers follow the document's language (proxy.identifiers). ``hint`` is a server's
         name for a symbol whose position may be a whole declaration's start (SymbolInformation):
@@ -262,7 +268,7 @@ class Documents:
         """
         doc = self._lookup(uri)
         text = None if doc is None else doc.line(line)
-        if text is None:
+        if text is None:  # unknown text: the position as given (in the session's unit)
             return Identifier(line, character, "")
         idx = _to_index(text, character, self._encoding)
         rules = rules_for(self._languages.get(uri), uri)
@@ -270,9 +276,9 @@ class Documents:
             idx = _hinted(text, idx, hint, rules)
         span = span_at(text, idx, rules)
         if span is None:
-            return Identifier(line, character, "")
+            return Identifier(line, to_graph(text, character, self._encoding), "")
         start, end = span
-        return Identifier(line, _to_units(text[:start], self._encoding), text[start:end])
+        return Identifier(line, _to_units(text[:start], GRAPH_UNIT), text[start:end])
 
     def symbol_at(
         self, uri: str, line: int, character: int, hint: str = ""

@@ -27,6 +27,7 @@ from lsp_backoff.proxy.recording import (
     targets,
 )
 from lsp_backoff.proxy.text import Text
+from lsp_backoff.proxy.units import GRAPH_UNIT, targets_in_graph_unit
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
@@ -115,8 +116,12 @@ class Outcomes:
         self.note_version(symbol.document, symbol.version)
         if not is_empty(result):
             self.tracker.record_success(symbol.key, symbol.document, operation)
-            # Extracting targets from a large answer is left to the store's writer thread.
-            self.sink.put_edges(symbol, operation, lambda: targets(operation, result))
+            if docs is None or docs.encoding == GRAPH_UNIT:
+                # Extracting targets from a large answer is left to the store's writer thread.
+                self.sink.put_edges(symbol, operation, lambda: targets(operation, result))
+            else:
+                found = targets(operation, result)
+                self._edges_in_graph_unit(symbol, operation, found, docs, later)
             if operation == PREPARE_CALLS:
                 for follower in _FOLLOWS_PREPARE:
                     # An item exists after all: the calls are to be asked, not inferred.
@@ -139,6 +144,34 @@ class Outcomes:
         if state is not None:
             self.sink.put_symbols([symbol], "request")
             self.sink.put_failure(dataclasses.replace(state))
+
+    def _edges_in_graph_unit(
+        self,
+        symbol: SymbolRef,
+        operation: str,
+        found: list[Target],
+        docs: Documents,
+        later: Later | None,
+    ) -> None:
+        """Targets answered by a session on another unit than the graph's (proxy/units.py):
+        converted with their documents' texts, the files not in memory read first, off the
+        loop, all at once. A text still unknown after that (no file, too large, or evicted
+        from the cache meanwhile) keeps its targets as answered: exact on ASCII lines."""
+        unread = {t.uri for t in found if docs.needs_read(t.uri)} if later is not None else ()
+        if unread:
+            assert later is not None
+            waiting = [len(unread)]
+
+            def one_read() -> None:
+                waiting[0] -= 1
+                if waiting[0] == 0:  # once, and no second round of reads
+                    self._edges_in_graph_unit(symbol, operation, found, docs, None)
+
+            for uri in unread:
+                later(uri, one_read)
+            return
+        converted = targets_in_graph_unit(found, docs.line, docs.encoding)
+        self.sink.put_edges(symbol, operation, lambda: converted)
 
     def _placeholder(self, symbol: SymbolRef, operation: str, kind: str, detail: str) -> None:
         self.sink.put_placeholder(symbol, operation, kind, detail)
