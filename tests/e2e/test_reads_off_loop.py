@@ -108,9 +108,9 @@ async def test_flush_waits_for_answers_whose_recording_waits_for_a_read(
     gate = threading.Event()
     real_read = ReadGate.read
 
-    def held_read(self: ReadGate, uri: str) -> Any:
+    def held_read(self: ReadGate, *args: Any) -> Any:
         gate.wait(60)
-        return real_read(self, uri)
+        return real_read(self, *args)
 
     monkeypatch.setattr(ReadGate, "read", held_read)
     server = Path(__file__).resolve().parents[1] / "enrich" / "servers" / "fails_on_bad.py"
