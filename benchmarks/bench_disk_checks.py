@@ -3,15 +3,16 @@
 Run from the repository root with the project's interpreter:
 
     .venv/bin/python benchmarks/bench_disk_checks.py             # ~30 s
-    .venv/bin/python benchmarks/bench_disk_checks.py --code DIR  # the proxy's code from DIR
+    .venv/bin/python benchmarks/bench_disk_checks.py --code DIR  # and DIR's proxy alongside
 
 One ``python -m lsp_backoff --no-db`` in front of the echo server (benchmarks/echo_server.py,
 one location per definition). Rounds alternate between ``definition`` requests on a document
 the client opened (keyed from the open text: no check) and on a file it never opened (keyed
 from the disk cache: since issue 28, one stat in a worker per request), each sent alone and
-waited for, then in bursts of ``--burst`` sent at once (one check serves the burst). ``--code``
-puts another checkout first on PYTHONPATH (``git archive 4dce3f1 | tar -x -C DIR`` for the code
-before the checks). A script, not a test: it prints figures and asserts nothing about them.
+waited for, then in bursts of ``--burst`` sent at once (one check serves the burst). ``--code
+DIR`` (repeatable) measures another checkout's proxy in the same run, interleaved (``git archive
+4dce3f1 | tar -x -C DIR`` for the code before the checks). A script, not a test: it prints
+figures and asserts nothing about them.
 """
 
 from __future__ import annotations
@@ -53,47 +54,57 @@ def burst(s: Session, uri: str, k: int) -> float:
     return (time.perf_counter_ns() - t0) / 1000
 
 
+def proxy_cmd(code: str | None) -> list[str]:
+    """The proxy in front of the echo server, running this checkout's code or ``code``'s."""
+    if code is None:
+        return [sys.executable, "-m", "lsp_backoff", "--no-db", "--"]
+    # Ahead of the project's own editable install, which a PYTHONPATH entry is not.
+    start = (
+        "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path"
+        f" if '__editable__' not in repr(f)]; sys.path.insert(0, {code!r});"
+        " runpy.run_module('lsp_backoff', run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", start, "--no-db", "--"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--requests", type=int, default=200, help="requests sent alone per round")
     p.add_argument("--burst", type=int, default=50)
-    p.add_argument("--code", help="a checkout whose lsp_backoff the proxy runs")
+    p.add_argument("--code", action="append", default=[], help="another checkout to compare")
     args = p.parse_args(argv)
-    cmd = [sys.executable, "-m", "lsp_backoff", "--no-db", "--"]
-    if args.code:  # ahead of the project's own editable install, which a PYTHONPATH is not
-        start = (
-            "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path"
-            f" if '__editable__' not in repr(f)]; sys.path.insert(0, {args.code!r});"
-            " runpy.run_module('lsp_backoff', run_name='__main__', alter_sys=True)"
-        )
-        cmd = [sys.executable, "-c", start, "--no-db", "--"]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         opened, unopened = work / "opened.py", work / "unopened.py"
         for path in (opened, unopened):
             path.write_text("value = 1\n" * 200)
-        s = Session("proxy", [*cmd, sys.executable, ECHO, "--locations", "1"], work)
-        s.initialize()
-        text = opened.read_text()
-        item = {"uri": opened.as_uri(), "languageId": "python", "version": 1, "text": text}
-        s.notify("textDocument/didOpen", {"textDocument": item})
-        alone(s, unopened.as_uri(), 5)  # the first read, and warm-up
-        times: dict[str, list[float]] = {"open": [], "unopened": []}
-        bursts: dict[str, list[float]] = {"open": [], "unopened": []}
+        item = {"uri": opened.as_uri(), "languageId": "python", "version": 1}
+        sessions: dict[str, Session] = {}
+        for code in [None, *args.code]:
+            name = "this" if code is None else Path(code).name
+            cmd = [*proxy_cmd(code), sys.executable, ECHO, "--locations", "1"]
+            s = sessions[name] = Session(name, cmd, work)
+            s.initialize()
+            s.notify("textDocument/didOpen", {"textDocument": {**item, "text": opened.read_text()}})
+            alone(s, unopened.as_uri(), 5)  # the first read, and warm-up
+        runs = [(name, doc) for name in sessions for doc in ("open", "unopened")]
+        times: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
+        bursts: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
         for r in range(args.rounds):
-            order = [("open", opened), ("unopened", unopened)][:: 1 if r % 2 else -1]
-            for name, path in order:
-                times[name] += alone(s, path.as_uri(), args.requests)
-                bursts[name].append(burst(s, path.as_uri(), args.burst))
-        s.close()
+            for name, doc in runs[r % len(runs) :] + runs[: r % len(runs)]:
+                uri = (opened if doc == "open" else unopened).as_uri()
+                times[name, doc] += alone(sessions[name], uri, args.requests)
+                bursts[name, doc].append(burst(sessions[name], uri, args.burst))
+        for s in sessions.values():
+            s.close()
     print(f"load {os.getloadavg()[0]:.1f}; µs per request sent alone, per burst of {args.burst}")
-    print(f"{'document':<10}{'p50':>8}{'p90':>8}{'p99':>8}{'burst p50':>11}")
-    for name in times:
-        t = times[name]
+    print(f"{'proxy':<12}{'document':<10}{'p50':>8}{'p90':>8}{'p99':>8}{'burst p50':>11}")
+    for name, doc in runs:
+        t = times[name, doc]
         print(
-            f"{name:<10}{pct(t, 0.5):>8.0f}{pct(t, 0.9):>8.0f}{pct(t, 0.99):>8.0f}"
-            f"{median(bursts[name]):>11.0f}"
+            f"{name:<12}{doc:<10}{pct(t, 0.5):>8.0f}{pct(t, 0.9):>8.0f}{pct(t, 0.99):>8.0f}"
+            f"{median(bursts[name, doc]):>11.0f}"
         )
     return 0
 
