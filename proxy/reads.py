@@ -4,8 +4,8 @@
 that is neither open nor cached — a tracked request's symbol key, a documentSymbol answer to
 record, a didClose or didSave to compare, a watched file's new content hash — asks the gate
 (``want``); the router hands the session a ``Read`` action per file (``wanted``), the session
-runs ``reader(uri)`` in a worker and gives the result back (``loaded``), and what waited for it
-runs then. One read per file at a time; nothing else waits.
+runs what ``reader(uri)`` gives in a worker and hands the result back (``loaded``), and what
+waited for it runs then. One read per file at a time; nothing else waits.
 
 A cached text is checked, not trusted (issue 28): a file changes on disk without a word to the
 proxy (``git checkout``, a formatter, another editor; many clients send no watched-files
