@@ -8,44 +8,18 @@ same times; only the content tells)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from still_timestamps import still_timestamps
 
-from lsp_backoff.proxy import reads
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.enrich.client import ProxyConnection
 from lsp_backoff.proxy.enrich.jsonrpc import ResponseError
 from lsp_backoff.tracker import queries
 
 SERVER = Path(__file__).resolve().parents[1] / "servers" / "always_fails.py"
-
-
-class _StillStat:
-    def __init__(self, st: os.stat_result, at_ns: int) -> None:
-        self.st_mode, self.st_dev, self.st_ino = st.st_mode, st.st_dev, st.st_ino
-        self.st_size = st.st_size
-        self.st_mtime_ns = self.st_ctime_ns = at_ns
-
-
-class _StillOs:
-    """``os`` as the reader sees it on a filesystem whose timestamps never move."""
-
-    def __init__(self, at_ns: int) -> None:
-        self.at_ns = at_ns
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(os, name)
-
-    def stat(self, path: Any) -> _StillStat:
-        return _StillStat(os.stat(path), self.at_ns)
-
-    def fstat(self, fd: int) -> _StillStat:
-        return _StillStat(os.fstat(fd), self.at_ns)
 
 
 def edges_of(db: Path, uri: str) -> set[tuple[str, str]]:
@@ -59,9 +33,7 @@ async def test_the_graph_follows_a_file_changed_under_the_proxy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, timestamps: str
 ) -> None:
     if timestamps == "still":
-        still = time.time_ns()
-        monkeypatch.setattr(reads, "os", _StillOs(still))
-        monkeypatch.setattr(reads, "wall_ns", lambda: still + 1)  # every read is racy
+        still_timestamps(monkeypatch, 1)  # and every read made right after: racy
     ws = tmp_path / "ws"
     ws.mkdir()
     b = ws / "b.py"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from file_spy import spy_on_files
+from still_timestamps import still_timestamps
 
 from lsp_backoff.proxy import reads
 from lsp_backoff.proxy.actions import Read
@@ -142,39 +142,6 @@ def test_disk_cache_size_zero_disables_caching(tmp_path: Path) -> None:
 
 
 # -- checks of a cached text against its file (issue 28) ------------------------------------
-
-
-class _StillStat:
-    """``os.stat`` as a filesystem whose timestamps never move reports it: coarse granularity
-    taken to the limit, so two writes of one size leave every field the same."""
-
-    def __init__(self, st: os.stat_result, at_ns: int) -> None:
-        self.st_mode, self.st_dev, self.st_ino = st.st_mode, st.st_dev, st.st_ino
-        self.st_size = st.st_size
-        self.st_mtime_ns = self.st_ctime_ns = at_ns
-
-
-class _StillOs:
-    def __init__(self, at_ns: int) -> None:
-        self.at_ns = at_ns
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(os, name)
-
-    def stat(self, path: Any) -> _StillStat:
-        return _StillStat(os.stat(path), self.at_ns)
-
-    def fstat(self, fd: int) -> _StillStat:
-        return _StillStat(os.fstat(fd), self.at_ns)
-
-
-def still_timestamps(monkeypatch: pytest.MonkeyPatch, now_after_ns: int) -> int:
-    """Every file's times stand at one instant; the reader's clock reads that instant plus
-    ``now_after_ns``. Returns the instant."""
-    still = time.time_ns()
-    monkeypatch.setattr(reads, "os", _StillOs(still))
-    monkeypatch.setattr(reads, "wall_ns", lambda: still + now_after_ns)
-    return still
 
 
 def test_a_file_unchanged_since_long_before_its_read_is_checked_by_stat_alone(
