@@ -8,7 +8,8 @@ every position inside one identifier gives the same key. Positions follow the ne
 proxy/units.py); lines end at ``\\n``, ``\\r\\n`` or ``\\r`` (``types/textDocuments.md``).
 Memory only: files are read by the read gate
 (proxy/reads.py) in a worker and handed in with ``loaded``; nothing here touches the disk, and
-nothing raises for bad client input (the proxy only loses a symbol's name).
+nothing raises for bad client input (the proxy only loses a symbol's name). A cached disk text
+keys nothing asked after the gate last checked its file (``needs_read``, ``distrust_disk``).
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ class Documents:
         self._disk_cache_size = disk_cache_size
         self._disk: LRUCache[str, Text] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._missing: LRUCache[str, float] = LRUCache(maxsize=max(disk_cache_size, 1))
+        # A cached text keys nothing asked after its file's last check (proxy/reads.py): the
+        # questions are counted, and each cached text notes the count its check ended at.
+        self._questions = 0
+        self._checked: LRUCache[str, int] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._clock = clock
         # languageId per document (didOpen); bounded: only the rules depend on it.
         self._languages: LRUCache[str, str] = LRUCache(maxsize=10_000)
@@ -136,7 +141,7 @@ class Documents:
         state whose hash differs from the text's at the next request — the same verdict,
         reached without the read.
         """
-        needs_read = self.needs_read(uri)
+        needs_read = self._unknown(uri)
         before = None if needs_read else self.text(uri)
         self._open[uri] = Text(text)
         if needs_read:
@@ -194,21 +199,40 @@ class Documents:
         return None if doc is None else doc.known_version
 
     def needs_read(self, uri: str) -> bool:
-        """True when knowing this document's text would mean reading its file now: neither
-        open nor cached, a ``file://`` URI, not found missing a moment ago."""
+        """True when keying from this document's text needs its file read or checked first: a
+        ``file://`` URI, not open, and cached but not checked since the last question
+        (``distrust_disk``), or neither cached nor found missing a moment ago."""
+        if uri in self._disk and uri not in self._open:
+            return self._checked.get(uri) != self._questions
+        return self._unknown(uri)
+
+    def _unknown(self, uri: str) -> bool:
+        """Neither open nor cached: knowing the text means reading the file."""
         if uri in self._open or uri in self._disk or uri[:5].lower() != "file:":
             return False
         return self._missing.get(uri, 0.0) <= self._clock()
 
+    def distrust_disk(self) -> None:
+        """A question keyed from texts has arrived (a tracked request, a symbol list): no cached
+        disk text keys it before its file has been checked again (proxy/reads.py)."""
+        self._questions += 1
+
+    def checked(self, uri: str) -> None:
+        """The read gate found the file still holding the cached text: it keys again."""
+        if uri in self._disk:
+            self._checked[uri] = self._questions
+
     def loaded(self, uri: str, text: str | None, version: str | None = None) -> None:
         """What the read gate found, handed back on the event loop: cached (``version``: its
         content hash when the reader computed it), or remembered missing for a moment (so
-        deciding the requests that waited for it reads nothing)."""
+        deciding the requests that waited for it reads nothing) and any cached text dropped."""
         if text is None:
+            self._disk.pop(uri, None)
             self._missing[uri] = self._clock() + self.MISSING_SECONDS
         else:
             self._missing.pop(uri, None)
             self._cache(uri, Text(text, version))  # version: hashed by the reader, off the loop
+            self._checked[uri] = self._questions
 
     def close(self, uri: str) -> None:
         """didClose: forget the open text; the disk (cached or read later) serves from now on."""

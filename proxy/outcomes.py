@@ -7,6 +7,7 @@ here waits on the database.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
@@ -188,11 +189,25 @@ class Outcomes:
         if not isinstance(items, list):
             return
         items = [item for item in items if isinstance(item, dict)]
-        for uri in {item_uri(item) for item in items}:
-            if uri is not None and docs.needs_read(uri):
-                if later is not None:  # decided once that file's text is known
-                    later(uri, lambda: self._calls_live_elsewhere(symbol, items, docs, later))
+        unread = {uri for uri in map(item_uri, items) if uri is not None and docs.needs_read(uri)}
+        if unread:
+            if later is None:
                 return
+            # Decided once every one of those files is read or checked — not asked again
+            # after each: a file checked first could need a check again by then, and again.
+            for uri in unread:
+                later(uri, functools.partial(self._item_read, symbol, items, docs, unread, uri))
+            return
+        self._item_keys(symbol, items, docs)
+
+    def _item_read(
+        self, symbol: SymbolRef, items: list[Any], docs: Documents, unread: set[str], uri: str
+    ) -> None:
+        unread.discard(uri)
+        if not unread:
+            self._item_keys(symbol, items, docs)
+
+    def _item_keys(self, symbol: SymbolRef, items: list[Any], docs: Documents) -> None:
         refs = (item_ref(docs, item, versioned=False) for item in items)
         keys = [ref.key for ref in refs if ref]
         if keys and symbol.key not in keys:

@@ -29,7 +29,8 @@ from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, sym
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
 from lsp_backoff.proxy.requests import Entry, RequestTable, State
-from lsp_backoff.proxy.sync import document_event
+from lsp_backoff.proxy.sync import disk_changed, document_event
+from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.failures import Verdict
 
 log = logging.getLogger("lsp_backoff.routing")
@@ -61,7 +62,7 @@ class Router:
         self.notebooks = Notebooks()
         self.readiness = Readiness()
         self.requests = RequestTable()
-        self.reads = ReadGate(self.documents)
+        self.reads = ReadGate(self.documents, changed=self._disk_changed)
         self.partials = partials.Partials()
         self.timeout = timeout
         self.exit_requested = False
@@ -94,9 +95,11 @@ class Router:
             # Symbol lists need their request's document at answer time: keep the bytes,
             # decode them only then.
             self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
-            if method in SYMBOL_LISTS and partials.MAY_HAVE_TOKEN in body:
-                msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
-                self.defer(lambda: self.partials.watch_request(msg_id, method, body))
+            if method in SYMBOL_LISTS:
+                self.documents.distrust_disk()  # keyed from files checked after this
+                if partials.MAY_HAVE_TOKEN in body:
+                    msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
+                    self.defer(lambda: self.partials.watch_request(msg_id, method, body))
             if method == "initialize":
                 self.defer(lambda: self._initialize_params(body))
             return None
@@ -120,9 +123,10 @@ class Router:
         params = decoded.get("params") if decoded else None
         entry = Entry(msg_id, method, operation=operation, params=params, frame=frame)
         uri = document_of(operation, params)
+        self.documents.distrust_disk()  # no key from a cached text older than this request
         if uri is not None and self.documents.needs_read(uri):
-            # Its key needs the file's text, read off the loop: this request waits, and
-            # only it; other traffic flows on meanwhile.
+            # Its key needs the file's text, read (or its cached text checked) off the loop:
+            # this request waits, and only it; other traffic flows on meanwhile.
             self.requests.hold(entry, uri)
             self.reads.want(uri)
             return self.wanted_reads()
@@ -330,6 +334,12 @@ class Router:
         self.outcomes.symbols(entry.method, params, result, self.documents, self.reads.want)
 
     # -- events from the session ---------------------------------------------------------
+    def _disk_changed(self, uri: str, before: Text, gone: bool) -> None:
+        """The read gate found an unopened file changed on disk, no watched-files event said
+        so: the same rules, before anything waiting for the read is keyed (see ``loaded``)."""
+        docs, outcomes = self.documents, self.outcomes
+        self.defer(lambda: disk_changed(uri, before, gone, docs, outcomes))
+
     def loaded(self, uri: str, found: Loaded) -> list[Action]:
         """The session read ``uri`` in a worker: run and decide what waited for it."""
         for then in self.reads.loaded(uri, found):

@@ -323,6 +323,27 @@ def test_needs_read_only_for_file_uris_that_are_neither_open_nor_cached(tmp_path
     assert not docs.needs_read(uri)
 
 
+def test_a_cached_text_keys_nothing_asked_after_its_last_check(tmp_path: Path) -> None:
+    """Issue 28: each question makes every cached disk text due for a check of its file."""
+    path = tmp_path / "a.py"
+    path.write_text("x = 1\n")
+    uri = path.as_uri()
+    docs = Documents()
+    docs.loaded(uri, read_file(uri))
+    assert not docs.needs_read(uri)  # just read: good for what was asked before
+    docs.distrust_disk()
+    assert docs.needs_read(uri) and docs.text(uri) == "x = 1\n"  # still in memory
+    docs.checked(uri)
+    assert not docs.needs_read(uri)
+    docs.distrust_disk()
+    docs.open(uri, "x = 1\n")
+    assert not docs.needs_read(uri)  # the open text is the content: no check
+    docs.close(uri)
+    assert docs.needs_read(uri)  # the disk serves again, once checked
+    docs.loaded(uri, None)  # found gone
+    assert docs.text(uri) is None and not docs.needs_read(uri)
+
+
 def test_a_file_found_missing_is_believed_missing_briefly(tmp_path: Path) -> None:
     now = [100.0]
     docs = Documents(clock=lambda: now[0])
