@@ -23,12 +23,13 @@ from cachetools import LRUCache
 
 from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at
 from lsp_backoff.proxy.text import Text, edited
-from lsp_backoff.proxy.text import to_index as _to_index
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 #: Qualifiers in servers' symbol names (Foo::bar, pkg.mod.name): see identifier_at's hint.
 _HINT_PARTS = re.compile(r"::|\.")
 _HINT_SIGNATURE = re.compile(r"[\s(<\[]")
+#: How far around a position identifier_at looks on its line (characters each side).
+_REACH = 4096
 
 
 def content_hash(text: str) -> str:
@@ -261,10 +262,12 @@ class Documents:
         moves the position there first. The name itself is never the identity: the text is.
         """
         doc = self._lookup(uri)
-        text = None if doc is None else doc.line(line)
-        if text is None:
+        # Only a stretch of the line around the position (a minified file's one line is
+        # megabytes long): a name or hint longer than _REACH characters is not found whole.
+        found = None if doc is None else doc.around(line, character, self._encoding, _REACH)
+        if found is None:
             return Identifier(line, character, "")
-        idx = _to_index(text, character, self._encoding)
+        text, idx, before = found
         rules = rules_for(self._languages.get(uri), uri)
         if hint:
             idx = _hinted(text, idx, hint, rules)
@@ -272,7 +275,8 @@ class Documents:
         if span is None:
             return Identifier(line, character, "")
         start, end = span
-        return Identifier(line, _to_units(text[:start], self._encoding), text[start:end])
+        units = before + _to_units(text[:start], self._encoding)
+        return Identifier(line, units, text[start:end])
 
     def symbol_at(
         self, uri: str, line: int, character: int, hint: str = ""
