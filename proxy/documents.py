@@ -16,13 +16,13 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from hashlib import blake2b
 from typing import Any
 
 from cachetools import LRUCache
 
 from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at
 from lsp_backoff.proxy.text import Text, edited
+from lsp_backoff.tracker import digest as _digest
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 #: Qualifiers in servers' symbol names (Foo::bar, pkg.mod.name): see identifier_at's hint.
@@ -33,9 +33,9 @@ _REACH = 4096
 
 
 def content_hash(text: str) -> str:
-    """The content version of a text: 16 hex chars of blake2b over its UTF-8 bytes."""
-    # surrogatepass: JSON may carry lone surrogates; hashing must not fail on them.
-    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    """The content version of a text (tracker/digest.py): the value a ``Text`` in chunks gets
+    from its chunks' pieces, whatever its edit history."""
+    return _digest.content_hash(text)
 
 
 def symbol_key(uri: str, line: int, character: int, name: str) -> str:
@@ -54,8 +54,7 @@ class VersionLater:
     text: Text | None
 
     def __call__(self) -> str | None:
-        # content_hash is looked up at call time (tests count its calls).
-        return None if self.text is None else self.text.version(content_hash)
+        return None if self.text is None else self.text.version()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +182,7 @@ class Documents:
     def cached_version(self, uri: str) -> str | None:
         """content_hash of the open or cached text; None when neither (nothing is read)."""
         doc = self._open.get(uri) or self._disk.get(uri)
-        return None if doc is None else doc.version(content_hash)
+        return None if doc is None else doc.version()
 
     def known_version(self, uri: str) -> str | None:
         """content_hash of the open or cached text if it has been computed already (since its
@@ -239,7 +238,7 @@ class Documents:
         """content_hash of text(uri), computed when first asked for and kept until the text
         changes (an edit never hashes)."""
         doc = self._lookup(uri)
-        return None if doc is None else doc.version(content_hash)
+        return None if doc is None else doc.version()
 
     def version_later(self, uri: str) -> VersionLater:
         """The content_hash of text(uri) as it is now, computed only if and when it is

@@ -26,8 +26,9 @@ tree would save microseconds per keystroke, below what decoding the keystroke's 
 A ``Text`` never changes after it is built: ``replaced`` returns a new one sharing every chunk
 the edit did not touch. The text a request was asked about therefore stays available, exactly,
 until its answer is recorded, and its content hash (``version``) is computed then — once per
-text, and only if someone asks. Memory: untouched chunks are shared, so a text held that way
-keeps only the chunks edited since.
+text, only if someone asks, and from a piece of it kept per chunk (tracker/digest.py): the
+chunks an edit did not touch are not read again. Memory: untouched chunks are shared, so a
+text held that way keeps only the chunks edited since.
 
 Positions follow the negotiated ``PositionEncodingKind`` (lsp-3.17 ``types/position.md``); lines
 end at ``\\n``, ``\\r\\n`` or ``\\r`` only (``types/textDocuments.md``). A ``\\r`` at the end of one
@@ -43,6 +44,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
+
+from lsp_backoff.tracker import digest
 
 _EOL = re.compile(r"\r\n|\r|\n")
 _BREAK = re.compile(r"[\r\n]")
@@ -241,7 +244,7 @@ class _Chunk:
     code-unit lengths and identifiers. Shared by every Text that contains it; what it caches
     is a fact about its text."""
 
-    __slots__ = ("_breaks", "_starts", "_u8", "_u16", "text", "words")
+    __slots__ = ("_breaks", "_part", "_starts", "_u8", "_u16", "text", "words")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -249,6 +252,7 @@ class _Chunk:
         self._starts: list[int] | None = None
         self._u8: int | None = None
         self._u16: int | None = None
+        self._part: digest.Part | None = None
         #: The identifiers the chunk mentions, once someone asked (Text.chunk_words).
         self.words: frozenset[str] | None = None
 
@@ -278,6 +282,12 @@ class _Chunk:
                 self._u8 = units_of(self.text, encoding)
             return self._u8
         return len(self.text)
+
+    def part(self) -> digest.Part:
+        """The chunk's piece of the content hash (tracker/digest.py), computed once."""
+        if self._part is None:
+            self._part = digest.part(self.text)
+        return self._part
 
     def know_units(self, encoding: str, units: int) -> None:
         """Its length in `encoding`, when the caller knows it already (an edit's delta)."""
@@ -348,10 +358,12 @@ class Text:
         """The version if some caller has computed it already; never hashes."""
         return self._hash
 
-    def version(self, digest: Callable[[str], str]) -> str:
-        """``digest(text)``, computed at the first call and kept: a Text never changes."""
+    def version(self) -> str:
+        """The content hash (tracker/digest.py), computed at the first call and kept: a Text
+        never changes. From the pieces each chunk keeps: after an edit only the chunks it
+        made are read, the rest is arithmetic per chunk (~0.2 µs each: ~60 µs at 2.5 MB)."""
         if self._hash is None:
-            self._hash = digest(self.text)
+            self._hash = digest.finish(digest.combined(c.part() for c in self._chunks))
         return self._hash
 
     def chunk_words(self, find: Callable[[str], frozenset[str]]) -> list[frozenset[str]]:
