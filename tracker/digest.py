@@ -1,6 +1,6 @@
 """The content version of a text (issue 22): a digest that can be computed from its pieces.
 
-``content_hash(text)`` is 16 hex characters, a blake2b of two numbers: the text's UTF-8 bytes
+``content_hash(text)`` is 20 hex characters, a blake2b of two numbers: the text's UTF-8 bytes
 read as one big-endian integer modulo N (the product of two primes below 2**30), and their
 count. That residue of a concatenation follows from the residues of its parts —
 ``r(a + b) = r(a) * 256**len(b) + r(b)  (mod N)`` — so a text kept in chunks (proxy/text.py)
@@ -9,7 +9,9 @@ chunk it touched is read again, and the value is the one the same text read fres
 gets, however it was cut. Before, every tracked request after an edit hashed the whole
 document (blake2b over 2.3 MB: ~21 ms per request, on the path of the answer's recording).
 
-Not a cryptographic hash, and not meant as one: it tells content versions apart. Two different
+Four more hex characters than the blake2b of the whole text it replaces, so that a version
+written before tells itself apart (tracker/rehash.py). Not a cryptographic hash, and not meant
+as one: it tells content versions apart. Two different
 texts of the same length collide only if N divides the difference of their integers: never
 for an edit that differs in fewer than 7 bytes (the difference is then d * 256**k with
 0 < |d| < 2**56 < N, and N shares no factor with 256), and about once in 2**60 otherwise.
@@ -77,9 +79,19 @@ def combined(parts: Iterable[Part]) -> Part:
 
 def finish(whole: Part) -> str:
     """The content hash of the text whose Part is `whole`."""
-    return blake2b(f"{whole.residue}:{whole.size}".encode(), digest_size=8).hexdigest()
+    return blake2b(f"{whole.residue}:{whole.size}".encode(), digest_size=10).hexdigest()
 
 
 def content_hash(text: str) -> str:
-    """The content version of a text: 16 hex characters (see the module docstring)."""
+    """The content version of a text: 20 hex characters (see the module docstring)."""
     return finish(part(text))
+
+
+#: Until issue 22 the content hash was 16 hex characters of blake2b over the UTF-8 bytes; a
+#: database written then holds those (tracker/rehash.py re-keys them). A new hash is never 16.
+LEGACY_LENGTH = 16
+
+
+def legacy_hash(text: str) -> str:
+    """The content hash as it was defined before issue 22."""
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
