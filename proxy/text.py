@@ -432,6 +432,8 @@ class Text:
             return None
         end = self._line_end(line)
         k, o, before = self._walk(start, end, character, encoding, True)
+        if start[0] == end[0] and end[1] - start[1] <= 2 * reach:  # a short line, in one chunk
+            return self._chunks[k].text[start[1] : end[1]], o - start[1], 0
         a, b = self.offset_of(*start), self.offset_of(*end)
         p = self.offset_of(k, o)
         lo, hi = max(a, p - reach), min(b, p + reach)
