@@ -16,6 +16,13 @@ The "writes on" part drives definition requests answering 50 locations each at a
 ``proxy --db TMP``, and says whether ping latency moves beyond the round-to-round noise.
 The "watched files" part sends one ``workspace/didChangeWatchedFiles`` listing 500 changed files
 (100 KB each, on disk) and times the small requests right behind it, next to quiet ones.
+The "tracked" part (issue 22) times small tracked round trips — a ``textDocument/definition``
+on a small open document answered with one location — through direct, the relay and the proxy
+with a database, interleaved; and, in the proxy, short-circuited answers (an
+``textDocument/implementation`` the echo server always fails, so the proxy backs off and
+answers ``null`` itself) next to forwarded echoes. Its goals are printed with their figures:
+the proxy adds at most 1.5x what the relay adds, and a short-circuited answer is faster than a
+forwarded echo. (In-process, stage by stage: benchmarks/bench_stages.py.)
 Keystrokes on large documents have their own script: benchmarks/bench_edits.py.
 This is a script, not a test: it prints figures and asserts nothing about them.
 """
@@ -83,6 +90,93 @@ def count_edges(db: Path) -> int | None:
         return None
 
 
+TRACKED_URI = "file:///bench/tracked.py"
+TRACKED_TEXT = "".join(f"def name_{i}(x):\n    return name_{i - 1}(x)\n" for i in range(100))
+
+
+def tracked(args: argparse.Namespace, workdir: Path, dog: Watchdog) -> dict[str, Any]:
+    """Small tracked round trips (definition, one location) and short-circuited answers."""
+    py = sys.executable
+    server = [py, ECHO, "--locations", "1"]
+    specs = [
+        ("direct", server),
+        ("relay", [py, RELAY, "--", *server]),
+        ("proxy", [*shlex.split(args.proxy), "--db", str(workdir / "tracked.db"), "--", *server]),
+    ]
+    sessions: list[Session] = []
+    try:
+        for name, cmd in specs:
+            s = Session(name, cmd, workdir)
+            sessions.append(s)
+            dog.sessions.append(s)
+            s.initialize()
+            item = {"uri": TRACKED_URI, "languageId": "python", "version": 1, "text": TRACKED_TEXT}
+            s.notify("textDocument/didOpen", {"textDocument": item})
+
+        def definition(s: Session, n: int) -> float:
+            at = {"line": 2 * (n % 100), "character": 6}
+            msg_id, body = s.request_body(
+                "textDocument/definition", {"textDocument": {"uri": TRACKED_URI}, "position": at}
+            )
+            return s.roundtrip(msg_id, body)[0] / 1e3
+
+        for s in sessions:  # warm-up: every symbol seen once
+            for n in range(200):
+                definition(s, n)
+        per_round = max(args.small // 4, 50)
+        times: dict[str, list[float]] = {s.name: [] for s in sessions}
+        gc.disable()
+        for r in range(args.rounds):
+            k = r % len(sessions)
+            for s in sessions[k:] + sessions[:k]:
+                times[s.name] += [definition(s, n) for n in range(per_round)]
+            dog.tick()
+        proxy = sessions[-1]
+        at = {"line": 0, "character": 4}
+        params = {"textDocument": {"uri": TRACKED_URI}, "position": at}
+        msg_id, body = proxy.request_body("textDocument/implementation", params)
+        proxy.roundtrip(msg_id, body)  # fails: the proxy backs off from now on (5 s and more)
+        short, echo = [], []
+        for _ in range(per_round):
+            msg_id, body = proxy.request_body("textDocument/implementation", params)
+            ns, answer = proxy.roundtrip(msg_id, body)
+            if b'"result":null' not in answer.replace(b" ", b""):
+                raise SessionDied("proxy: implementation was not short-circuited")
+            short.append(ns / 1e3)
+            msg_id, body = proxy.echo_body(0)
+            echo.append(proxy.roundtrip(msg_id, body)[0] / 1e3)
+        gc.enable()
+    finally:
+        for s in sessions:
+            s.close()
+    med = {name: median(v) for name, v in times.items()}
+    return {
+        "definition_us": {
+            name: {"median": med[name], "added": med[name] - med["direct"]} for name in med
+        },
+        "short_circuited_us": median(short),
+        "forwarded_echo_us": median(echo),
+    }
+
+
+def tracked_rows(t: dict[str, Any]) -> list[str]:
+    d = t["definition_us"]
+    out = ["", "Tracked: a small definition (one location), database on (µs)"]
+    out += [f"  {n:<15}{v['median']:>10.1f}  added {v['added']:+.1f}" for n, v in d.items()]
+    relay, proxy = d["relay"]["added"], d["proxy"]["added"]
+    ratio = proxy / relay if relay > 0 else float("inf")
+    out.append(
+        f"  goal: the proxy adds <= 1.5x what the relay adds: {proxy:.1f} against {relay:.1f} "
+        f"µs = {ratio:.2f}x {'ok' if ratio <= 1.5 else 'MISSED'}"
+    )
+    sc, echo = t["short_circuited_us"], t["forwarded_echo_us"]
+    out.append(
+        f"  goal: a short-circuited answer faster than a forwarded echo: {sc:.1f} against "
+        f"{echo:.1f} µs median {'ok' if sc < echo else 'MISSED'}"
+    )
+    return out
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Proxy forwarding latency vs a direct connection.")
     p.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
@@ -117,6 +211,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--watch-kb", type=int, default=100, help="size of each watched file (KB)")
     p.add_argument("--no-relay", action="store_true", help="skip the naive relay baseline")
+    p.add_argument(
+        "--no-tracked", action="store_true", help="skip the tracked-request part (issue 22)"
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: 2 small rounds, < 15 s")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = p.parse_args(argv)
@@ -178,6 +275,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             s.close()
     if "writes" in result and "proxy" in result["small_us"]:
         result["writes"]["edges_in_db"] = count_edges(workdir / "main.db")
+    if not args.no_tracked and not args.no_relay and proxy_problem is None:
+        result["tracked"] = tracked(args, workdir, dog)
     return result
 
 
@@ -351,6 +450,8 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
     for key, _, _, title in LARGE:
         out += ["", title, head + "  added (per-round range)"]
         out += ratio_rows(res[key], "ms")
+    if isinstance(res.get("tracked"), dict):
+        out += tracked_rows(res["tracked"])
     watch = res.get("watch")
     if isinstance(watch, dict):
         out += [

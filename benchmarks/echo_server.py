@@ -12,6 +12,8 @@ Requests it understands:
   encoded with ``json.dumps``, as a real server would, for the "endpoints parse JSON" figures.
 - ``textDocument/definition``: answers ``--locations`` Location objects (default 50), distinct
   targets per request, so a proxy with a database records that many edges per request.
+- ``textDocument/implementation``: an error, always (a symbol the proxy then backs off from:
+  bench_latency.py times its short-circuited answers).
 - ``initialize`` (minimal capabilities), ``shutdown`` (null); any other request: null.
 Notifications are read and ignored; ``exit`` ends the process (status 0 after ``shutdown``,
 else 1, as the spec says). It does not validate anything: it is a benchmark fixture.
@@ -100,6 +102,10 @@ class EchoServer:
             self.shutdown = True
         elif method == "textDocument/definition":
             result = self.definition(msg.get("params") or {})
+        elif method == "textDocument/implementation":
+            error = {"code": -32603, "message": "bench: fails on purpose"}
+            out = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "error": error}).encode()
+            return frame(out), False
         elif method == "bench/echo":
             reply = int((msg.get("params") or {}).get("reply", 0))
             out = self.echo(json.dumps(msg["id"]).encode(), reply)

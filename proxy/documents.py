@@ -18,26 +18,27 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from hashlib import blake2b
 from typing import Any
 
 from cachetools import LRUCache
 
 from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at
 from lsp_backoff.proxy.text import Text, edited
-from lsp_backoff.proxy.text import to_index as _to_index
 from lsp_backoff.proxy.units import GRAPH_UNIT, to_graph
+from lsp_backoff.tracker import digest as _digest
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 #: Qualifiers in servers' symbol names (Foo::bar, pkg.mod.name): see identifier_at's hint.
 _HINT_PARTS = re.compile(r"::|\.")
 _HINT_SIGNATURE = re.compile(r"[\s(<\[]")
+#: How far around a position identifier_at looks on its line (characters each side).
+_REACH = 4096
 
 
 def content_hash(text: str) -> str:
-    """The content version of a text: 16 hex chars of blake2b over its UTF-8 bytes."""
-    # surrogatepass: JSON may carry lone surrogates; hashing must not fail on them.
-    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    """The content version of a text (tracker/digest.py): the value a ``Text`` in chunks gets
+    from its chunks' pieces, whatever its edit history."""
+    return _digest.content_hash(text)
 
 
 def symbol_key(uri: str, line: int, character: int, name: str) -> str:
@@ -56,8 +57,7 @@ class VersionLater:
     text: Text | None
 
     def __call__(self) -> str | None:
-        # content_hash is looked up at call time (tests count its calls).
-        return None if self.text is None else self.text.version(content_hash)
+        return None if self.text is None else self.text.version()
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +190,7 @@ class Documents:
     def cached_version(self, uri: str) -> str | None:
         """content_hash of the open or cached text; None when neither (nothing is read)."""
         doc = self._open.get(uri) or self._disk.get(uri)
-        return None if doc is None else doc.version(content_hash)
+        return None if doc is None else doc.version()
 
     def known_version(self, uri: str) -> str | None:
         """content_hash of the open or cached text if it has been computed already (since its
@@ -265,7 +265,7 @@ class Documents:
         """content_hash of text(uri), computed when first asked for and kept until the text
         changes (an edit never hashes)."""
         doc = self._lookup(uri)
-        return None if doc is None else doc.version(content_hash)
+        return None if doc is None else doc.version()
 
     def version_later(self, uri: str) -> VersionLater:
         """The content_hash of text(uri) as it is now, computed only if and when it is
@@ -291,18 +291,26 @@ class Documents:
         moves the position there first. The name itself is never the identity: the text is.
         """
         doc = self._lookup(uri)
-        text = None if doc is None else doc.line(line)
-        if text is None:  # unknown text: the position as given (in the session's unit)
+        # Only a stretch of the line around the position (a minified file's one line is
+        # megabytes long): a name or hint longer than _REACH characters is not found whole.
+        # `before` counts the line's code units ahead of the stretch in the graph's unit.
+        found = (
+            None if doc is None else doc.around(line, character, self._encoding, _REACH, GRAPH_UNIT)
+        )
+        if found is None:  # unknown text: the position as given (in the session's unit)
             return Identifier(line, character, "")
-        idx = _to_index(text, character, self._encoding)
+        text, idx, before = found
         rules = rules_for(self._languages.get(uri), uri)
+        asked = idx
         if hint:
             idx = _hinted(text, idx, hint, rules)
         span = span_at(text, idx, rules)
-        if span is None:
-            return Identifier(line, to_graph(text, character, self._encoding), "")
+        if span is None:  # tracked by position: the one asked, in the graph's unit
+            if before == 0 and len(text) <= 2 * _REACH:  # the whole line (past its end kept)
+                return Identifier(line, to_graph(text, character, self._encoding), "")
+            return Identifier(line, before + _to_units(text[:asked], GRAPH_UNIT), "")
         start, end = span
-        return Identifier(line, _to_units(text[:start], GRAPH_UNIT), text[start:end])
+        return Identifier(line, before + _to_units(text[:start], GRAPH_UNIT), text[start:end])
 
     def symbol_at(
         self, uri: str, line: int, character: int, hint: str = ""

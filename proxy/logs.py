@@ -1,13 +1,16 @@
 """Logging set-up: our lines and the server's stderr, off the relay's thread.
 
 Records go through a queue to a listener thread, so no log write (a slow terminal, a log
-file on a busy disk) ever blocks the pipe.
+file on a busy disk) ever blocks the pipe. A log file we create is the owner's alone (0600,
+like the databases: ``--log-messages`` writes source text into it); one that exists keeps
+its mode, and a missing directory stays an error (we do not guess where logs should live).
 """
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import queue
 import sys
 
@@ -26,13 +29,22 @@ class _Formatter(logging.Formatter):
         return super().format(record)
 
 
+def log_file_handler(path: str) -> logging.FileHandler:
+    """A handler appending to `path`, created 0600 when it does not exist (the umask can
+    only narrow that). Raises ConfigError, one line, when it cannot be opened."""
+    try:
+        # Created here with its mode; FileHandler would create it 0666 & ~umask (0644).
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot open log file {path}: {exc.strerror}") from exc
+
+
 def setup_logging(config: ProxyConfig) -> logging.handlers.QueueListener:
     """Logs go through a queue to a thread, so no log write ever blocks the pipe."""
+    handler: logging.Handler
     if config.log_file:
-        try:
-            handler: logging.Handler = logging.FileHandler(config.log_file, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot open log file {config.log_file}: {exc.strerror}") from exc
+        handler = log_file_handler(config.log_file)
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter("lsp-backoff %(asctime)s %(levelname)s %(message)s"))

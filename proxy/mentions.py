@@ -8,9 +8,11 @@ a content change (proxy/sync.py) hands over the text before and after — immuta
 objects (proxy/text.py), so holding one costs only the chunks edited since — and the names are
 found on the graph store's writer thread when it takes the write (``GraphStore.rearm`` with a
 callable). Each chunk's identifiers are found once and kept on the chunk, which every later
-text shares until it is edited: a keystroke in a 10 MB file costs the ~8 KB chunk it touched
-and one union of kept sets, not a scan of the file (a scan in one call would hold the GIL for
+text shares until it is edited: a keystroke in a 10 MB file — or in a 2.5 MB file on one line,
+whose line is in pieces too, never cut inside a word — costs the ~8 KB chunk it touched and
+one union of kept sets, not a scan of the file (a scan in one call would hold the GIL for
 seconds: long chunks are scanned a slice at a time, so the relay's thread gets its turns).
+Whether the content came back is decided chunk by chunk too (``Text.same_as``).
 
 Coalesced: while the rule for a document waits in the writer's queue, further changes only move
 its "after" text; the writer runs the rule once, for the text before the first change and the
@@ -34,6 +36,7 @@ from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
 #: An identifier as most languages spell one: a letter or underscore, then word characters.
 IDENTIFIER = re.compile(r"\b[^\W\d]\w*")
+_NON_WORD = re.compile(r"\W")
 #: A chunk longer than this (a file opened and not edited yet is one chunk) is scanned in
 #: slices of whole lines about this long: ~2 ms each, so the GIL changes hands in between.
 _SLICE = 8192
@@ -50,9 +53,13 @@ def identifiers(text: str) -> frozenset[str]:
     found: set[str] = set()
     start = 0
     while start < len(text):
-        # Cut after a line break: no identifier spans one, and \b sees the real neighbour.
-        end = text.find("\n", start + _SLICE)
-        end = len(text) if end < 0 else end + 1
+        # Cut after a line break, else (one long line) after a non-word character: no
+        # identifier spans either, and \b sees the real neighbour.
+        end = text.find("\n", start + _SLICE, start + 4 * _SLICE)
+        if end < 0:
+            found_at = _NON_WORD.search(text, start + _SLICE)
+            end = len(text) - 1 if found_at is None else found_at.start()
+        end += 1
         found.update(IDENTIFIER.findall(text, start, end))
         start = end
     return frozenset(found)
@@ -60,14 +67,11 @@ def identifiers(text: str) -> frozenset[str]:
 
 def mentioned(*texts: Text | None) -> frozenset[str]:
     """The identifiers any of `texts` mentions; chunks the texts share are looked at once."""
-    found: set[str] = set()
-    seen: set[int] = set()
+    sets: dict[int, frozenset[str]] = {}
     for text in texts:
         for words in text.chunk_words(identifiers) if text is not None else ():
-            if id(words) not in seen:  # one set per chunk: shared chunks share theirs
-                seen.add(id(words))
-                found |= words
-    return frozenset(found)
+            sets[id(words)] = words  # one set per chunk: shared chunks share theirs
+    return frozenset().union(*sets.values())
 
 
 @dataclass
@@ -113,10 +117,7 @@ class Mentions:
                 del self._pending[uri]
             before, after = job.before, job.after
         if before is after or (
-            before is not None
-            and after is not None
-            and before.length() == after.length()
-            and before.text == after.text
-        ):
+            before is not None and after is not None and before.same_as(after)
+        ):  # compared chunk by chunk: the chunks both share are not looked at
             return None
         return mentioned(before, after)

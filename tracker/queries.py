@@ -34,6 +34,7 @@ from lsp_backoff.tracker.orphans import (
     iter_orphans,
     orphans,
 )
+from lsp_backoff.tracker.rehash import rehash
 from lsp_backoff.tracker.store_sql import CURRENT, KEY, KINDS, OPERATION_ID, symbol_id
 
 __all__ = [
@@ -97,6 +98,7 @@ def open_connection(
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: safe against kill -9
         if upgrade:
             migrate(conn, str(file))
+            rehash(conn, str(file))  # content hashes written before issue 22
     except BaseException:
         conn.close()
         raise

@@ -25,7 +25,9 @@ session may have recorded them). A row kept that way on a non-ASCII line stops c
 its document next changes, and is then asked again in UTF-16.
 
 The file reading and hashing here are proxy.reads.read_file's and
-proxy.documents.content_hash's (tracker/ imports nothing from proxy/; a test checks they agree).
+the hash every schema-3 file holds, tracker.digest.legacy_hash (tracker/rehash.py re-keys
+those hashes after this migration; tracker/ imports nothing from proxy/; a test checks the
+reading agrees with the proxy's).
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ import os
 import re
 import sqlite3
 import stat
-from hashlib import blake2b
 from urllib.parse import unquote, urlsplit
 
+from lsp_backoff.tracker.digest import legacy_hash
 from lsp_backoff.tracker.positions import GRAPH_UNIT, convert, index_of
 
 logger = logging.getLogger("lsp_backoff.tracker.store")
@@ -67,8 +69,9 @@ def read_text(uri: str, max_bytes: int = MAX_FILE_BYTES) -> str | None:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def content_hash(text: str) -> str:
-    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+#: Files older than schema 4 hold the content hash as defined before issue 22 (migrate runs
+#: before rehash re-keys them).
+content_hash = legacy_hash
 
 
 def names(line: str, character: int, encoding: str, name: str) -> bool:

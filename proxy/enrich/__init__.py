@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from lsp_backoff.proxy.config import ConfigError, ProxyConfig
-from lsp_backoff.proxy.logs import SERVER_LOGGER
+from lsp_backoff.proxy.config import ProxyConfig
+from lsp_backoff.proxy.logs import SERVER_LOGGER, log_file_handler
 from lsp_backoff.tracker.model import DEFAULT_ORPHAN_OPERATIONS, OPERATIONS
 
 from .client import PROXY_LOGGER
@@ -218,10 +218,7 @@ def _proxy_logging(config: ProxyConfig) -> Iterator[None]:
     saved = (proxy_log.level, proxy_log.propagate, server_log.level)
     handler: logging.Handler | None = None
     if config.log_file:
-        try:
-            handler = logging.FileHandler(config.log_file, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot open log file {config.log_file}: {exc.strerror}") from exc
+        handler = log_file_handler(config.log_file)  # 0600 when created
         handler.setFormatter(logging.Formatter("lsp-backoff %(asctime)s %(levelname)s %(message)s"))
         proxy_log.addHandler(handler)
     proxy_log.setLevel(getattr(logging, config.log_level.upper()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ def test_proxy_lines_go_to_the_log_file(enrich: Enrich, tmp_path: Path) -> None:
     log = tmp_path / "enrich.log"
     done = enrich.run(*FAST, "--operation", "references", "--log-file", str(log))
     assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600  # created the owner's alone
     lines = log.read_text().splitlines()
     assert any(FAILURE in line and "bad_one" in line for line in lines)
     assert any("skipped for good" in line and "bad_one" in line for line in lines)

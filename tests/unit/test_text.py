@@ -8,6 +8,7 @@ agree with it on the text, every line, "changed or not" and the content hash.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from typing import Any
 from unittest import mock
@@ -16,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lsp_backoff.proxy.documents as documents
 import lsp_backoff.proxy.text as text_module
 from lsp_backoff.proxy.documents import Documents, content_hash
+from lsp_backoff.proxy.mentions import mentioned
 from lsp_backoff.proxy.text import Text
 
 URI = "file:///nowhere/doc.py"
@@ -100,8 +101,8 @@ def check_same(docs: Documents, expected: str) -> None:
     doc = docs._open[URI]
     chunks = [c.text for c in doc._chunks]
     for chunk, after in itertools.pairwise(chunks):
-        # Whole lines only, and a "\r\n" never split between two chunks.
-        assert chunk.endswith(("\n", "\r")) and not (chunk.endswith("\r") and after[0] == "\n")
+        # Never empty, and a "\r\n" never split between two chunks.
+        assert chunk and after and not (chunk.endswith("\r") and after[0] == "\n")
     assert [c.breaks for c in doc._chunks] == [len(ref_lines(c)) - 1 for c in chunks]
 
 
@@ -136,11 +137,16 @@ def test_edits_never_hash_and_the_hash_is_kept_until_the_next_change(
 ) -> None:
     hashed: list[str] = []
 
-    def counting(text: str) -> str:
-        hashed.append(text)
-        return content_hash(text)
+    real = Text.version
 
-    monkeypatch.setattr(documents, "content_hash", counting)
+    def counting(self: Text) -> str:  # counts the hashes texts compute, not the kept ones
+        known = self.known_version
+        version = real(self)
+        if known is None:
+            hashed.append(version)
+        return version
+
+    monkeypatch.setattr(Text, "version", counting)
     docs = Documents()
     docs.open(URI, "x = 1\n" * 10_000)
     for i in range(50):
@@ -186,3 +192,70 @@ def at(line: int, character: int) -> dict[str, int]:
 
 def fail() -> Any:
     raise AssertionError("the edit changed nothing")
+
+
+# -- long lines (issue 30) --------------------------------------------------------------------
+
+
+def minified(n: int) -> str:
+    """One line of minified-looking JavaScript, with a multi-unit character now and then."""
+    return "".join(f"var a{i}=f(b{i},'{'😀' if i % 97 == 0 else 'é'}');" for i in range(n))
+
+
+def test_a_long_line_is_cut_into_pieces_and_a_keystroke_touches_one() -> None:
+    line = minified(120_000)  # ~2.6 MB on one line
+    big = Text(line)
+    middle = len(line) // 2
+    first, _, _ = big.replaced(at(0, middle), at(0, middle), "x", "utf-32") or fail()
+    second, _, _ = first.replaced(at(0, middle + 1), at(0, middle + 1), "y", "utf-32") or fail()
+    old, new = first._chunks, second._chunks
+    assert len(old) == len(new) > 200
+    assert max(len(c.text) for c in new) <= text_module._MAX
+    assert sum(a is not b for a, b in zip(old, new, strict=True)) == 1
+    assert second.line(0) == line[:middle] + "xy" + line[middle:]
+    assert second.line(1) is None
+
+
+def test_positions_on_a_long_line_match_the_reference_in_every_encoding() -> None:
+    """Real chunk sizes: edits here and there on a 200,000-character line with astral
+    characters (two UTF-16 units, four UTF-8 bytes) and "\\r\\n" line ends around it."""
+    rnd = random.Random(30)
+    initial = "head\r\n" + minified(10_000) + "\r\ntail\r\n"
+    for encoding in ("utf-8", "utf-16", "utf-32"):
+        docs = Documents(encoding=encoding)
+        docs.open(URI, initial)
+        expected = initial
+        for _ in range(12):
+            c1 = rnd.randrange(0, 260_000)
+            c2 = c1 + rnd.choice([0, 0, 1, 2, 5, 9000])
+            new = rnd.choice(["", "z", "😀", "\r", "\n", "\r\n", "q(1)"])
+            changes = [{"range": rng(1, c1, 1, c2), "text": new}]
+            expected = ref_apply(expected, changes, encoding)
+            docs.change(URI, changes)
+            assert docs.text(URI) == expected
+        spans = ref_lines(expected)
+        assert [docs.line(URI, n) for n in range(len(spans))] == [expected[a:b] for a, b in spans]
+        assert docs.version(URI) == content_hash(expected)
+
+
+def test_a_deletion_that_joins_two_words_across_pieces_merges_their_chunks() -> None:
+    """A chunk boundary never cuts an identifier (the name rule finds names per chunk)."""
+    text = Text._of([text_module._Chunk("ab"), text_module._Chunk("(cd")], None, None)
+    after, _, _ = text.replaced(at(0, 2), at(0, 3), "", "utf-16") or fail()  # the "("
+    assert [c.text for c in after._chunks] == ["abcd"]
+    assert mentioned(after) == {"abcd"}
+    typed, _, _ = text.replaced(at(0, 3), at(0, 3), "x", "utf-16") or fail()
+    assert mentioned(typed) == {"ab", "xcd"}
+    joined, _, _ = text.replaced(at(0, 2), at(0, 2), "x", "utf-16") or fail()  # "abx" | "(cd"
+    assert mentioned(joined) == {"abx", "cd"}
+
+
+def test_the_identifier_at_a_position_on_a_long_line_is_found_around_it() -> None:
+    line = minified(120_000)
+    docs = Documents(encoding="utf-16")
+    docs.open(URI, line)
+    docs.change(URI, [{"range": rng(0, 10, 0, 10), "text": " "}])  # cut into pieces
+    target = line.index("a60000=") + 1  # code points; the 😀 before it are 2 UTF-16 units each
+    units_before = len(line[:target].encode("utf-16-le")) // 2 + 1  # + the space typed
+    ident = docs.identifier_at(URI, 0, units_before + 2)
+    assert (ident.name, ident.character) == ("a60000", units_before - 1)

@@ -279,3 +279,20 @@ def test_the_codecs_count_as_the_characters_do() -> None:
                         source,
                         dest,
                     )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_long_line_keys_in_the_graph_unit_whatever_the_session(encoding: str) -> None:
+    """A minified line is read only around the position (issue 30), and the key's start is
+    still counted in UTF-16 from the line's start: the units before the stretch included."""
+    uri = "file:///w/bundle.js"
+    head = "é😀" * 20_000  # 40,000 characters, 60,000 UTF-16 units, 120,000 UTF-8 bytes
+    line = head + " var  target = 1; " + "x" * 30_000
+    docs = Documents(encoding=encoding)
+    docs.open(uri, line)
+    at = units(line, "target", 1, encoding) + 2  # inside the name
+    ident = docs.identifier_at(uri, 0, at)
+    assert ident.name == "target"
+    assert ident.character == units(line, "target", 1, "utf-16") == 60_006
+    spaced = docs.identifier_at(uri, 0, units(line, "target", 1, encoding) - 1)  # two spaces in
+    assert (spaced.name, spaced.character) == ("", 60_005)

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-import lsp_backoff.proxy.documents as documents
 from lsp_backoff.proxy.actions import Arm, ToServer
 from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents, content_hash
 from lsp_backoff.proxy.framing import Frame, FrameParser, encode
 from lsp_backoff.proxy.routing import Router
+from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
@@ -90,13 +90,18 @@ def definition(ident: int) -> Frame:
 
 @pytest.fixture
 def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The content hashes computed (each text's, once)."""
     calls: list[str] = []
+    real = Text.version
 
-    def counting(text: str) -> str:
-        calls.append(text)
-        return content_hash(text)
+    def counting(self: Text) -> str:  # counts the hashes texts compute, not the kept ones
+        known = self.known_version
+        version = real(self)
+        if known is None:
+            calls.append(version)
+        return version
 
-    monkeypatch.setattr(documents, "content_hash", counting)
+    monkeypatch.setattr(Text, "version", counting)
     return calls
 
 
@@ -127,7 +132,7 @@ def test_keystrokes_and_a_tracked_request_hash_nothing_the_answer_hashes_once(
     loc = {"uri": URI, "range": span(0, 4, 10)}
     router.from_server(framed({"jsonrpc": "2.0", "id": 1, "result": [loc]}))
     router.drain()
-    assert hashed[1:] == [asked] and sink.edges == [content_hash(asked)]
+    assert hashed[1:] == [content_hash(asked)] and sink.edges == [content_hash(asked)]
     assert sink.documents[-1] == content_hash(asked)
     assert docs.known_version(URI) == content_hash(asked)  # kept for the next recording
 
