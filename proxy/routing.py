@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lsp_backoff.proxy import messages as msg
@@ -26,6 +26,7 @@ from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, sym
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
 from lsp_backoff.proxy.requests import Entry, RequestTable, State
+from lsp_backoff.proxy.servers import Known, by_command, identify
 from lsp_backoff.proxy.sync import document_event
 from lsp_backoff.tracker.failures import Verdict
 
@@ -47,6 +48,7 @@ class Router:
         *,
         timeout: float = 30.0,
         log_messages: bool = False,
+        command: Sequence[str] = (),
     ) -> None:
         self.core = core
         self.tracker = core.tracker
@@ -59,6 +61,10 @@ class Router:
         self.timeout = timeout
         self.exit_requested = False
         self._log_messages = log_messages
+        self._command = tuple(command)
+        #: What is known about the server (proxy/servers.py): by its command until its
+        #: initialize answer names it.
+        self.server: Known = by_command(command)
 
     def defer(self, fn: Callable[[], None]) -> None:
         self.core.defer(fn)
@@ -172,7 +178,11 @@ class Router:
             entry.cancelled = True
             # Held: never sent, so the server must not see the cancel; answered once read.
             # A leader others wait on: the server goes on for them.
-            return [] if entry.state is State.HELD or entry.followers else None
+            if entry.state is State.HELD or entry.followers:
+                return []
+            if entry.method in self.server.cancel_poisons:
+                return self._cancel_here(entry)
+            return None
         if method.startswith(("textDocument/did", "workspace/didChangeWatchedFiles")):
             body = frame.body
             docs, outcomes, later = self.documents, self.outcomes, self.reads.want
@@ -187,9 +197,21 @@ class Router:
         error = msg.error_response(follower.msg_id, msg.REQUEST_CANCELLED, "cancelled")
         actions: list[Action] = [ToClient(encode(error))]
         if not leader.waited_for:
+            if leader.method in self.server.cancel_poisons:
+                return [*actions, *self._cancel_here(leader)]
             cancel = msg.notification("$/cancelRequest", {"id": leader.msg_id})
             actions.append(ToServer(encode(cancel)))
         return actions
+
+    def _cancel_here(self, entry: Entry) -> list[Action]:
+        """A cancel the server must not see (it would break the method for the rest of the
+        session, proxy/servers.py): the proxy answers RequestCancelled now and drops the
+        server's answer when it comes. Dropped, not recorded: the entry leaves the table at
+        once, so no timer or third answer path lingers for a request nobody waits for; the
+        next ask of the symbol records what this one would have."""
+        self.requests.answered_here(entry.msg_id, entry.method)
+        error = msg.error_response(entry.msg_id, msg.REQUEST_CANCELLED, "cancelled")
+        return [ToClient(encode(error)), Disarm(entry.msg_id)]
 
     def _initialize_params(self, body: bytes) -> None:
         decoded = msg.decode(body)
@@ -283,6 +305,8 @@ class Router:
         decoded = msg.decode(body) or {}
         result = decoded.get("result")
         if entry.method == "initialize":
+            info = result.get("serverInfo") if isinstance(result, dict) else None
+            self.server = identify(info, self._command)
             caps = result.get("capabilities") if isinstance(result, dict) else None
             encoding = caps.get("positionEncoding") if isinstance(caps, dict) else None
             if encoding in ("utf-8", "utf-16", "utf-32"):
@@ -331,6 +355,8 @@ class Router:
         for waiter in waiters:
             error = msg.error_response(waiter.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
             actions.append(ToClient(encode(error)))
+        if entry.method in self.server.cancel_poisons:
+            return actions  # the cancel would break the method (proxy/servers.py)
         cancel = msg.notification("$/cancelRequest", {"id": msg_id})
         return [*actions, ToServer(encode(cancel))]
 

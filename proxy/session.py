@@ -97,7 +97,11 @@ class Session:
         self.config = config = config if config is not None else core.config
         self.documents = Documents()
         self.router = Router(
-            core, self.documents, timeout=config.timeout, log_messages=config.log_messages
+            core,
+            self.documents,
+            timeout=config.timeout,
+            log_messages=config.log_messages,
+            command=config.server,
         )
         self._timers: dict[Any, asyncio.TimerHandle] = {}
         self._drain_scheduled = False
