@@ -23,12 +23,14 @@ from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, encode
 from lsp_backoff.proxy.messages import Kind
 from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, symbol_of
+from lsp_backoff.proxy.outcomes import Faults
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
 from lsp_backoff.proxy.requests import Entry, RequestTable, State
 from lsp_backoff.proxy.servers import Known, by_command, identify
 from lsp_backoff.proxy.sync import document_event
 from lsp_backoff.tracker.failures import Verdict
+from lsp_backoff.tracker.faults import FaultWatch
 
 log = logging.getLogger("lsp_backoff.routing")
 
@@ -65,6 +67,8 @@ class Router:
         #: What is known about the server (proxy/servers.py): by its command until its
         #: initialize answer names it.
         self.server: Known = by_command(command)
+        #: Errors that are the server's, not a symbol's (tracker/faults.py): per server.
+        self.faults: Faults = FaultWatch()
 
     def defer(self, fn: Callable[[], None]) -> None:
         self.core.defer(fn)
@@ -299,6 +303,7 @@ class Router:
             cancelled=not entry.waited_for,
             docs=self.documents,
             later=self.reads.want,
+            faults=self.faults,
         )
 
     def _other_response(self, entry: Entry, body: bytes) -> None:
