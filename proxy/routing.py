@@ -69,6 +69,9 @@ class Router:
         self.server: Known = by_command(command)
         #: Errors that are the server's, not a symbol's (tracker/faults.py): per server.
         self.faults: Faults = FaultWatch()
+        #: The server is being stopped on purpose (enrich restarts one at fault): the requests
+        #: it leaves unanswered are no symbol's failure.
+        self.retiring = False
 
     def defer(self, fn: Callable[[], None]) -> None:
         self.core.defer(fn)
@@ -376,7 +379,7 @@ class Router:
             else:  # (a follower's leader learns for both)
                 reason = f"server exited (status {status}) before answering {entry.method}"
                 symbol, operation = entry.recorded(), entry.operation
-                learn = entry.state is State.SENT and entry.waited_for
+                learn = entry.state is State.SENT and entry.waited_for and not self.retiring
                 if symbol is not None and operation is not None and learn:
                     failure = functools.partial(self.outcomes.failure, symbol, operation)
                     self.defer(functools.partial(failure, reason, False))

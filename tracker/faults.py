@@ -17,6 +17,7 @@ State is per operation: a handful of entries, one run each.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -48,6 +49,8 @@ class FaultWatch(Generic[T]):
         self.threshold = threshold
         self._runs: dict[str, _Run[T]] = {}
         self._faults: dict[str, str] = {}  # operation → the fault's signature
+        #: Called with (operation, signature) when a run becomes a fault (a restart, say).
+        self.on_fault: Callable[[str, str], None] | None = None
 
     def at_fault(self) -> dict[str, str]:
         """operation → signature, for every operation at fault now."""
@@ -68,6 +71,8 @@ class FaultWatch(Generic[T]):
             return []
         del self._runs[operation]
         self._faults[operation] = signature
+        if self.on_fault is not None:
+            self.on_fault(operation, signature)
         return list(run.undo.values())
 
     def answered(self, operation: str) -> str | None:

@@ -5,9 +5,12 @@ for any symbol, with the same -32603 error — a fault of the server, not of the
 - references: one location at 0:0 while healthy; after a cancel, the error for every symbol;
 - `slow*` (references): answered only after `SLOW_SECONDS` (the proxy's `--timeout` is shorter:
   its cancel is what breaks the server); with `BREAKS_AFTER_CANCEL_SLOW_ONCE=PATH` only while
-  PATH does not exist (it is created on the first slow answer), so a restarted server answers;
+  PATH does not exist (created when the first slow request comes): a restarted server answers;
+- with `BREAKS_AFTER_CANCEL_BROKEN=1` it is broken from the start (as if cancelled already);
 - `bad*`: fails with its own error every time (a symbol's fault, its name in the message);
 - other tracked methods answer one location at 0:0;
+- documentSymbol lists the name each line starts with (`name = …`, `def name`, `class name`),
+  so `lsp-backoff enrich` finds the symbols;
 - `test/heal` mends it (the method works again), `test/counts` as every test server.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,13 +33,14 @@ from pygls.lsp.server import LanguageServer
 POISON = "Request textDocument/references failed with message: this._token.cancel is not a function"
 SLOW_SECONDS = 3.0
 ONCE = os.environ.get("BREAKS_AFTER_CANCEL_SLOW_ONCE")
+BROKEN = os.environ.get("BREAKS_AFTER_CANCEL_BROKEN") == "1"
 
 server = make_server("breaks-after-cancel")
 healed_at = 0  # cancels seen when last healed
 
 
 def broken() -> bool:
-    return len(RECORDER.cancelled) > healed_at
+    return len(RECORDER.cancelled) > healed_at or BROKEN
 
 
 @server.feature("test/heal")
@@ -54,10 +59,30 @@ async def references(ls: LanguageServer, params: types.ReferenceParams) -> Any:
     if name.startswith("bad"):
         raise JsonRpcInternalError(f"cannot resolve {name}")
     if name.startswith("slow") and not (ONCE and Path(ONCE).exists()):
-        await asyncio.sleep(SLOW_SECONDS)
         if ONCE:
-            Path(ONCE).touch()
+            Path(ONCE).touch()  # now: the server may be stopped before the answer
+        await asyncio.sleep(SLOW_SECONDS)
     return [location(uri)]
+
+
+DECLARED = re.compile(r"^(?:def |class )?([A-Za-z_]\w*)")
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(ls: LanguageServer, params: types.DocumentSymbolParams) -> Any:
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    symbols = []
+    for number, line in enumerate(document.source.splitlines()):
+        found = DECLARED.match(line)
+        if found is not None:
+            start = types.Position(line=number, character=found.start(1))
+            end = types.Position(line=number, character=found.end(1))
+            where = types.Range(start=start, end=end)
+            kind = types.SymbolKind.Variable
+            symbols.append(
+                types.DocumentSymbol(name=found[1], kind=kind, range=where, selection_range=where)
+            )
+    return symbols
 
 
 def register(method: str) -> None:
