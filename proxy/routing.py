@@ -72,6 +72,8 @@ class Router:
         #: The server is being stopped on purpose (enrich restarts one at fault): the requests
         #: it leaves unanswered are no symbol's failure.
         self.retiring = False
+        #: The client's initialize request as it came: replayed to a restarted server.
+        self.initialize_request: bytes | None = None
 
     def defer(self, fn: Callable[[], None]) -> None:
         self.core.defer(fn)
@@ -101,6 +103,7 @@ class Router:
             # decode them only then.
             self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
             if method == "initialize":
+                self.initialize_request = body
                 self.defer(lambda: self._initialize_params(body))
             return None
         if peek.kind is Kind.NOTIFICATION:
@@ -368,16 +371,30 @@ class Router:
         cancel = msg.notification("$/cancelRequest", {"id": msg_id})
         return [*actions, ToServer(encode(cancel))]
 
-    def server_exited(self, status: int) -> list[Action]:
+    def server_replaced(self, why: str) -> list[Action]:
+        """The session stops this server to start another (it was at fault): fail every
+        request in flight, charging no symbol; the session goes on with the new server."""
+        self.retiring = True
+        try:
+            return self.server_exited(0, why=why)
+        finally:
+            self.retiring = False
+            self.readiness = Readiness()  # the new server loads from scratch
+            self.faults.reset()
+
+    def server_exited(self, status: int, *, why: str = "") -> list[Action]:
         """Fail every request in flight: nothing may hang on a dead server."""
         self.drain()
-        self.reads.clear()  # the session is ending: nothing is recorded after it
+        if not why:
+            self.reads.clear()  # the session is ending: nothing is recorded after it
         actions: list[Action] = []
         for entry in self.requests.drop_all():
             if entry.state is State.HELD:  # never sent: nothing to learn from these
                 reason = f"server exited (status {status}) before {entry.method} was sent"
             else:  # (a follower's leader learns for both)
                 reason = f"server exited (status {status}) before answering {entry.method}"
+            if why:
+                reason = f"{why} before answering {entry.method}"
                 symbol, operation = entry.recorded(), entry.operation
                 learn = entry.state is State.SENT and entry.waited_for and not self.retiring
                 if symbol is not None and operation is not None and learn:

@@ -75,6 +75,11 @@ class FaultWatch(Generic[T]):
             self.on_fault(operation, signature)
         return list(run.undo.values())
 
+    def reset(self) -> None:
+        """Forget every run and fault (a new server: it is judged afresh)."""
+        self._runs.clear()
+        self._faults.clear()
+
     def answered(self, operation: str) -> str | None:
         """An answer of ``operation``: no run goes on; returns the signature of the fault this
         ends, if one was on."""

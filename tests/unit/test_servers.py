@@ -125,3 +125,39 @@ def test_the_last_follower_leaving_a_cancelled_leader_is_answered_here_too() -> 
     answered = sorted(body(a)["id"] for a in actions if isinstance(a, ToClient))
     assert answered == [1, 2]
     assert not [a for a in actions if isinstance(a, ToServer)]
+
+
+def test_a_restarted_server_is_told_the_clients_initialize_and_open_documents() -> None:
+    from lsp_backoff.proxy.restart import initialize_request, reopen
+
+    b = "file:///ws/b.py"
+    params = {"rootUri": "file:///ws", "capabilities": {"x": 1}}
+    router = make(BASEDPYRIGHT)
+    router.from_client(
+        framed({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
+    )
+    item = {"uri": b, "languageId": "python", "version": 3, "text": "b = 1\n"}
+    router.from_client(note("textDocument/didOpen", {"textDocument": item}))
+    change = {"textDocument": {"uri": b, "version": 4}, "contentChanges": [{"text": "b = 2\n"}]}
+    router.from_client(note("textDocument/didChange", change))
+    router.from_client(note("textDocument/didClose", {"textDocument": {"uri": URI}}))
+    router.drain()
+    assert router.initialize_request is not None
+    request = initialize_request(router.initialize_request, "lsp-backoff/restart/1")
+    assert request is not None
+    (again,) = FrameParser().feed(request)
+    assert isinstance(again, Frame)
+    restart_id = "lsp-backoff/restart/1"
+    expected = {"jsonrpc": "2.0", "id": restart_id, "method": "initialize", "params": params}
+    assert json.loads(again.body) == expected
+    told = []
+    for data in reopen(router.documents):
+        for frame in FrameParser().feed(data):
+            assert isinstance(frame, Frame)
+            told.append(json.loads(frame.body))
+    reopened = {"uri": b, "languageId": "python", "version": 4, "text": "b = 2\n"}
+    assert told == [
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": reopened}},
+    ]
+    assert initialize_request(b"not json", "x") is None
