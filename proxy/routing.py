@@ -388,13 +388,12 @@ class Router:
         if not why:
             self.reads.clear()  # the session is ending: nothing is recorded after it
         actions: list[Action] = []
+        what = why or f"server exited (status {status})"
         for entry in self.requests.drop_all():
             if entry.state is State.HELD:  # never sent: nothing to learn from these
-                reason = f"server exited (status {status}) before {entry.method} was sent"
+                reason = f"{what} before {entry.method} was sent"
             else:  # (a follower's leader learns for both)
-                reason = f"server exited (status {status}) before answering {entry.method}"
-            if why:
-                reason = f"{why} before answering {entry.method}"
+                reason = f"{what} before answering {entry.method}"
                 symbol, operation = entry.recorded(), entry.operation
                 learn = entry.state is State.SENT and entry.waited_for and not self.retiring
                 if symbol is not None and operation is not None and learn:
