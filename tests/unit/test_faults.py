@@ -202,3 +202,18 @@ def test_fewer_symbols_than_the_threshold_in_a_row_are_each_charged() -> None:
     charged = [n for n in NAMES if tracker.get(key(n), "references") is not None]
     assert charged == NAMES[: 2 * THRESHOLD - 2]
     assert router.counters["server_faults"] == 0
+
+
+def test_a_fault_is_announced_once_and_a_new_server_is_judged_afresh() -> None:
+    watch: FaultWatch[str] = FaultWatch(threshold=2)
+    heard: list[tuple[str, str]] = []
+    watch.on_fault = lambda operation, signature: heard.append((operation, signature))
+    watch.charged("refs", "a", "E", "1")
+    watch.charged("refs", "b", "E", "2")
+    assert heard == [("refs", "E")]
+    assert watch.failed("refs", "E") is Ruling.SPARE  # spared: no run, no second announcement
+    watch.reset()
+    assert watch.at_fault() == {} and watch.failed("refs", "E") is Ruling.CHARGE
+    watch.charged("refs", "c", "E", "3")
+    watch.charged("refs", "d", "E", "4")
+    assert heard == [("refs", "E"), ("refs", "E")]
