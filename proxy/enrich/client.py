@@ -320,6 +320,9 @@ class ProxyConnection(LspConnection):
         #: Why this server is being stopped: a method failing for every symbol (a server
         #: fault, tracker/faults.py) — a restart mends it (pyright after a cancel).
         self.fault: str | None = None
+        #: Whether a server stopped at a fault would be started again (the pool's budget):
+        #: if not, it is left running — its errors charge nothing — and the run ends at_fault.
+        self.may_restart: Callable[[], bool] = lambda: True
 
     async def start(self) -> None:
         """Start the proxy session (and with it the server), then the initialize handshake."""
@@ -360,6 +363,8 @@ class ProxyConnection(LspConnection):
         if self.fault is not None or self._session is None:
             return
         self.fault = f"{operation} failed for every symbol with {signature!r}"
+        if not self.may_restart():
+            return
         self._session.router.retiring = True
         self._session.client_eof()
 

@@ -92,6 +92,7 @@ class Worker:
     async def start(self) -> None:
         connection = self.pool.new_connection()
         self.connection = connection
+        connection.may_restart = lambda: self.restarts < len(self.pool.delays)
         # The pool's `exited` follows every death at once, not when this worker gets to it.
         connection.on_lost.append(self.pool.check_exited)
         try:

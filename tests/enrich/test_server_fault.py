@@ -89,12 +89,15 @@ def test_a_server_broken_at_every_start_is_never_a_completed_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every start of this server fails every references: each is a fault, the server is
-    restarted until the restarts run out — never "completed", never exit 0, and no `error`
-    placeholder or skip from the fault."""
+    restarted until the restarts run out, the last one is kept (its errors charge nothing) —
+    never "completed", exit EXIT_SERVER_FAULT, and no `error` placeholder or skip from it."""
     status, db = enrich(tmp_path, "BREAKS_AFTER_CANCEL_BROKEN=1")
     out = capsys.readouterr()
-    assert status in (1, EXIT_SERVER_FAULT), out
-    assert '"completed": true' not in out.out
+    assert status == EXIT_SERVER_FAULT, out
+    summary = json.loads(out.out.strip().splitlines()[-1])
+    assert summary["at_fault"] and not summary["completed"], summary
+    assert summary["restarts"] == len(runner.RESTART_DELAYS), summary
+    assert summary["requests"]["server_faults"] == len(runner.RESTART_DELAYS) + 1, summary
     assert "server fault" in out.err, out.err
     assert not any("error" in found for found in edges(db).values()), edges(db)
 
