@@ -47,6 +47,7 @@ STAT_KEYS = (
     "tracked",
     "internal_errors",
     "coalesced",
+    "server_faults",
 )
 
 

@@ -120,6 +120,9 @@ class Documents:
         self._clock = clock
         # languageId per document (didOpen); bounded: only the rules depend on it.
         self._languages: LRUCache[str, str] = LRUCache(maxsize=10_000)
+        #: The client's version number of each open document (didOpen, didChange): a
+        #: restarted server is told the open documents with it (proxy/restart.py).
+        self._numbers: dict[str, int] = {}
 
     @property
     def encoding(self) -> str:
@@ -237,6 +240,20 @@ class Documents:
     def close(self, uri: str) -> None:
         """didClose: forget the open text; the disk (cached or read later) serves from now on."""
         self._open.pop(uri, None)
+        self._numbers.pop(uri, None)
+
+    def note_number(self, uri: str, number: Any) -> None:
+        """The version number the client gave the document (didOpen, didChange)."""
+        if isinstance(number, int) and not isinstance(number, bool):
+            self._numbers[uri] = number
+
+    def opened(self) -> list[tuple[str, str, int, str]]:
+        """(uri, languageId, version number, text) of every open document whose text is
+        known, in the order they were opened."""
+        return [
+            (uri, self._languages.get(uri, ""), self._numbers.get(uri, 0), doc.text)
+            for uri, doc in self._open.items()
+        ]
 
     def file_changed(self, uri: str) -> None:
         """workspace/didChangeWatchedFiles: the cached disk text may be stale."""

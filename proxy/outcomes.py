@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
@@ -30,7 +31,10 @@ from lsp_backoff.proxy.recording import (
 from lsp_backoff.proxy.text import Text
 from lsp_backoff.proxy.units import GRAPH_UNIT, targets_in_graph_unit
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
+from lsp_backoff.tracker.faults import FaultWatch, Ruling
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+
+log = logging.getLogger("lsp_backoff.routing")
 
 #: No call hierarchy item means there are no calls to ask about (CONTRACTS: call hierarchy).
 _FOLLOWS_PREPARE = tuple(CALLS.values())
@@ -40,6 +44,13 @@ _NO_ITEM = "no call hierarchy item"
 #: session's read gate, ReadGate.want). Keys come from texts: a document not in memory is
 #: keyed once read — without a gate, not at all (never under a server's display name).
 Later = Callable[[str, Callable[[], None]], None]
+
+#: What undoes one charge of a run that turns out to be the server's fault: the symbol, its
+#: failure state before the run (None: none) and the `error` placeholder's detail when that
+#: charge skipped it ("" when it wrote none).
+Charge = tuple[SymbolRef, FailureState | None, str]
+#: A session's watch over its server's faults (tracker/faults.py), one per server.
+Faults = FaultWatch[Charge]
 
 
 class Sink(Protocol):
@@ -96,6 +107,62 @@ class Outcomes:
             self._placeholder(symbol, operation, "error", state.last_error)
         else:
             self.sink.put_symbols([symbol], "request")
+
+    def watched_failure(
+        self,
+        faults: Faults,
+        method: str,
+        symbol: SymbolRef,
+        operation: str,
+        reason: str,
+        transient: bool,
+    ) -> None:
+        """An error answer, told apart from a fault of the whole server (tracker/faults.py):
+        while ``method`` is at fault with this very error no symbol is charged; the charge
+        that makes a run a fault undoes what the run charged (backoff, skips, placeholders)."""
+        if faults.failed(operation, reason) is Ruling.SPARE:
+            return
+        prior = self.tracker.get(symbol.key, operation)
+        self.failure(symbol, operation, reason, transient)
+        state = self.tracker.get(symbol.key, operation)
+        assert state is not None  # just charged
+        newly_skipped = state.skipped and not (prior is not None and prior.skipped)
+        run = faults.charged(
+            operation,
+            symbol.key,
+            reason,
+            (symbol, prior, state.last_error if newly_skipped else ""),
+        )
+        if not run:
+            return
+        self.tracker.counters["server_faults"] += 1
+        log.warning(
+            "server fault: %s failed for %d symbols in a row with the same error (%s); no "
+            "symbol is charged for it until the server answers one again (%d charges undone)",
+            method,
+            len(run),
+            state.last_error,
+            len(run),
+        )
+        for ref, before, placed in run:
+            self.tracker.put_back(ref.key, operation, before)
+            if before is None:
+                self.sink.clear_failure(ref.key, operation)
+            else:
+                self.sink.put_failure(dataclasses.replace(before))
+            if placed:
+                self.sink.withdraw_placeholder(ref.key, operation, "error", placed)
+                if operation == PREPARE_CALLS:
+                    for follower in _FOLLOWS_PREPARE:
+                        detail = f"{_NO_ITEM} {placed}"
+                        self.sink.withdraw_placeholder(ref.key, follower, "error", detail)
+
+    @staticmethod
+    def watched_answer(faults: Faults, method: str, operation: str) -> None:
+        """An answer of ``method``: it works (again)."""
+        ended = faults.answered(operation)
+        if ended is not None:
+            log.warning("server fault over: %s answers again (it failed with: %s)", method, ended)
 
     def unsupported(self, symbol: SymbolRef, operation: str, detail: str) -> None:
         self.note_version(symbol.document, symbol.version)
@@ -265,10 +332,14 @@ class Outcomes:
         cancelled: bool = False,
         docs: Documents | None = None,
         later: Later | None = None,
+        faults: Faults | None = None,
     ) -> None:
         """What the server's answer to a tracked request teaches (``decoded``: the response;
-        ``docs``, ``later``: the asking session's texts and read gate, see ``answer``)."""
+        ``docs``, ``later``: the asking session's texts and read gate, see ``answer``;
+        ``faults``: the session's watch over its server's faults, see ``watched_failure``)."""
         error = decoded.get("error")
+        if faults is not None and error is None:
+            self.watched_answer(faults, method, operation)
         if cancelled and (error is not None or is_empty(decoded.get("result"))):
             return  # the client gave up on it: whatever the server says now teaches nothing
         if error is None:
@@ -285,7 +356,11 @@ class Outcomes:
             self.unsupported(symbol, operation, f"{method} not supported")
             return
         text = error.get("message", "") if isinstance(error, dict) else str(error)
-        self.failure(symbol, operation, f"error {code}: {text}", code in TRANSIENT_CODES)
+        reason, transient = f"error {code}: {text}", code in TRANSIENT_CODES
+        if faults is None:
+            self.failure(symbol, operation, reason, transient)
+        else:
+            self.watched_failure(faults, method, symbol, operation, reason, transient)
 
     def mentioned(self, uri: str, before: Text | None, after: Text | None) -> None:
         """The content of `uri` changed from `before` to `after`: the name rule (the names

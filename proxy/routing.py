@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lsp_backoff.proxy import messages as msg
@@ -26,12 +26,15 @@ from lsp_backoff.proxy.messages import Kind
 from lsp_backoff.proxy.notebooks import PREFIX as NOTEBOOK_EVENTS
 from lsp_backoff.proxy.notebooks import Notebooks
 from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, symbol_of
+from lsp_backoff.proxy.outcomes import Faults
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
 from lsp_backoff.proxy.requests import Entry, RequestTable, State
+from lsp_backoff.proxy.servers import Known, by_command, identify
 from lsp_backoff.proxy.sync import disk_changed, document_event
 from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.failures import Verdict
+from lsp_backoff.tracker.faults import FaultWatch
 
 log = logging.getLogger("lsp_backoff.routing")
 
@@ -53,6 +56,7 @@ class Router:
         *,
         timeout: float = 30.0,
         log_messages: bool = False,
+        command: Sequence[str] = (),
     ) -> None:
         self.core = core
         self.tracker = core.tracker
@@ -67,6 +71,17 @@ class Router:
         self.timeout = timeout
         self.exit_requested = False
         self._log_messages = log_messages
+        self._command = tuple(command)
+        #: What is known about the server (proxy/servers.py): by its command until its
+        #: initialize answer names it.
+        self.server: Known = by_command(command)
+        #: Errors that are the server's, not a symbol's (tracker/faults.py): per server.
+        self.faults: Faults = FaultWatch()
+        #: The server is being stopped on purpose (enrich restarts one at fault): the requests
+        #: it leaves unanswered are no symbol's failure.
+        self.retiring = False
+        #: The client's initialize request as it came: replayed to a restarted server.
+        self.initialize_request: bytes | None = None
 
     def defer(self, fn: Callable[[], None]) -> None:
         self.core.defer(fn)
@@ -101,6 +116,7 @@ class Router:
                     msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
                     self.defer(lambda: self.partials.watch_request(msg_id, method, body))
             if method == "initialize":
+                self.initialize_request = body
                 self.defer(lambda: self._initialize_params(body))
             return None
         if peek.kind is Kind.NOTIFICATION:
@@ -192,7 +208,11 @@ class Router:
             entry.cancelled = True
             # Held: never sent, so the server must not see the cancel; answered once read.
             # A leader others wait on: the server goes on for them.
-            return [] if entry.state is State.HELD or entry.followers else None
+            if entry.state is State.HELD or entry.followers:
+                return []
+            if entry.method in self.server.cancel_poisons:
+                return self._cancel_here(entry)
+            return None
         if method.startswith(NOTEBOOK_EVENTS):
             body, notebooks = frame.body, self.notebooks
             docs, outcomes = self.documents, self.outcomes
@@ -211,9 +231,21 @@ class Router:
         error = msg.error_response(follower.msg_id, msg.REQUEST_CANCELLED, "cancelled")
         actions: list[Action] = [ToClient(encode(error))]
         if not leader.waited_for:
+            if leader.method in self.server.cancel_poisons:
+                return [*actions, *self._cancel_here(leader)]
             cancel = msg.notification("$/cancelRequest", {"id": leader.msg_id})
             actions.append(ToServer(encode(cancel)))
         return actions
+
+    def _cancel_here(self, entry: Entry) -> list[Action]:
+        """A cancel the server must not see (it would break the method for the rest of the
+        session, proxy/servers.py): the proxy answers RequestCancelled now and drops the
+        server's answer when it comes. Dropped, not recorded: the entry leaves the table at
+        once, so no timer or third answer path lingers for a request nobody waits for; the
+        next ask of the symbol records what this one would have."""
+        self.requests.answered_here(entry.msg_id, entry.method)
+        error = msg.error_response(entry.msg_id, msg.REQUEST_CANCELLED, "cancelled")
+        return [ToClient(encode(error)), Disarm(entry.msg_id)]
 
     def _initialize_params(self, body: bytes) -> None:
         decoded = msg.decode(body)
@@ -315,6 +347,7 @@ class Router:
             cancelled=not entry.waited_for,
             docs=self.documents,
             later=self.reads.want,
+            faults=self.faults,
         )
 
     def _other_response(self, entry: Entry, body: bytes) -> None:
@@ -324,6 +357,8 @@ class Router:
             decoded = partials.answer(stream, decoded, cancelled=entry.cancelled) or {}
         result = decoded.get("result")
         if entry.method == "initialize":
+            info = result.get("serverInfo") if isinstance(result, dict) else None
+            self.server = identify(info, self._command)
             caps = result.get("capabilities") if isinstance(result, dict) else None
             encoding = caps.get("positionEncoding") if isinstance(caps, dict) else None
             if encoding in ("utf-8", "utf-16", "utf-32"):
@@ -379,22 +414,37 @@ class Router:
         for waiter in waiters:
             error = msg.error_response(waiter.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
             actions.append(ToClient(encode(error)))
+        if entry.method in self.server.cancel_poisons:
+            return actions  # the cancel would break the method (proxy/servers.py)
         cancel = msg.notification("$/cancelRequest", {"id": msg_id})
         return [*actions, ToServer(encode(cancel))]
 
-    def server_exited(self, status: int) -> list[Action]:
+    def server_replaced(self, why: str) -> list[Action]:
+        """The session stops this server to start another (it was at fault): fail every
+        request in flight, charging no symbol; the session goes on with the new server."""
+        self.retiring = True
+        try:
+            return self.server_exited(0, why=why)
+        finally:
+            self.retiring = False
+            self.readiness = Readiness()  # the new server loads from scratch
+            self.faults.reset()
+
+    def server_exited(self, status: int, *, why: str = "") -> list[Action]:
         """Fail every request in flight: nothing may hang on a dead server."""
         self.drain()
-        self.reads.clear()  # the session is ending: nothing is recorded after it
-        self.partials.clear()
+        if not why:
+            self.reads.clear()  # the session is ending: nothing is recorded after it
+        self.partials.clear()  # the server's streams end with it
         actions: list[Action] = []
+        what = why or f"server exited (status {status})"
         for entry in self.requests.drop_all():
             if entry.state is State.HELD:  # never sent: nothing to learn from these
-                reason = f"server exited (status {status}) before {entry.method} was sent"
+                reason = f"{what} before {entry.method} was sent"
             else:  # (a follower's leader learns for both)
-                reason = f"server exited (status {status}) before answering {entry.method}"
+                reason = f"{what} before answering {entry.method}"
                 symbol, operation = entry.recorded(), entry.operation
-                learn = entry.state is State.SENT and entry.waited_for
+                learn = entry.state is State.SENT and entry.waited_for and not self.retiring
                 if symbol is not None and operation is not None and learn:
                     failure = functools.partial(self.outcomes.failure, symbol, operation)
                     self.defer(functools.partial(failure, reason, False))

@@ -11,7 +11,10 @@ client in this same process that feeds ``client_data`` and receives frames throu
 
 Lifecycle (issue 2): the server's exit ends the session with its exit code; pending requests
 then get a RequestFailed error each. The client closing stdin closes the server's stdin, then
-SIGTERM after a grace period, then SIGKILL: no orphan processes.
+SIGTERM after a grace period, then SIGKILL: no orphan processes. A server at fault (issue 23,
+tracker/faults.py) is replaced: the old one is stopped so, a new one spawned and told what
+proxy/restart.py builds, while the client's requests wait (its answers to the new server's
+requests go through); the requests the old one had get RequestFailed, charging no symbol.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from lsp_backoff.proxy.logs import SERVER_LOGGER
-from lsp_backoff.proxy.messages import result_response
+from lsp_backoff.proxy.messages import Kind, peek, result_response
 from lsp_backoff.proxy.reads import NOTHING, Loaded
+from lsp_backoff.proxy.restart import MAX_RESTARTS, RESTART_ID, initialize_request, reopen
 from lsp_backoff.proxy.routing import Router
 from lsp_backoff.proxy.stdio import Stdout, open_stdin, open_stdout
 from lsp_backoff.tracker.errors import LspBackoffError
@@ -97,7 +101,11 @@ class Session:
         self.config = config = config if config is not None else core.config
         self.documents = Documents()
         self.router = Router(
-            core, self.documents, timeout=config.timeout, log_messages=config.log_messages
+            core,
+            self.documents,
+            timeout=config.timeout,
+            log_messages=config.log_messages,
+            command=config.server,
         )
         self._timers: dict[Any, asyncio.TimerHandle] = {}
         self._drain_scheduled = False
@@ -119,6 +127,14 @@ class Session:
         #: What reads the client's side: paused while the server is not reading (flow control).
         self.client_in: Any = None
         self.client_out: ClientOut
+        #: Which server process is current: callbacks of a replaced one are ignored.
+        self.generation = 0
+        self.restarts = 0
+        #: While a replacement server is told the client's initialize: that request's id, and
+        #: the client's frames that wait for it to be done.
+        self._restart_id: str | None = None
+        self._held: list[Frame] = []
+        self._replaced: list[Any] = []  # the transports of replaced servers
 
     async def run(self) -> int:
         """The proxy on this process's stdin and stdout, until the server has exited."""
@@ -143,14 +159,21 @@ class Session:
         self._done = loop.create_future()
         self.core.attach(loop)
         self.client_out = client_out
+        self._new_session = new_session
+        await self._spawn()
+        # A hook enrich replaces with its own (it restarts its servers itself, pool.py).
+        self.router.faults.on_fault = self._at_fault
+
+    async def _spawn(self) -> None:
+        generation = self.generation
         try:
-            transport, _ = await loop.subprocess_exec(
-                lambda: _ServerProtocol(self),
+            transport, _ = await self.loop.subprocess_exec(
+                lambda: _ServerProtocol(self, generation),
                 *self.config.server,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                start_new_session=new_session,
+                start_new_session=self._new_session,
             )
         except OSError as exc:
             name = self.config.server[0]
@@ -158,9 +181,9 @@ class Session:
         self.proc = transport
         self.server_in: Any = transport.get_pipe_transport(0)
         server_out: Any = transport.get_pipe_transport(1)
-        if isinstance(client_out, Stdout):
-            client_out.on_pause = server_out.pause_reading
-            client_out.on_resume = server_out.resume_reading
+        if isinstance(self.client_out, Stdout):
+            self.client_out.on_pause = server_out.pause_reading
+            self.client_out.on_resume = server_out.resume_reading
 
     async def finish(self) -> int:
         """Wait for the server's exit and hand the client what is left (the core stays open)."""
@@ -181,18 +204,13 @@ class Session:
     def client_data(self, data: bytes) -> None:
         if self._client_eof:
             return  # the client said it is done; a client in this process may still write
-        router, server_in = self.router, self.server_in
+        server_in = self.server_in
         for item in self._client_parser.feed(data):
             if isinstance(item, Frame):
-                try:
-                    actions = router.from_client(item)
-                except Exception as exc:  # nothing a peer sends may end the session
-                    self.core.internal_error(_about("client", item), exc)
-                    actions = None  # forwarded unchanged
-                if actions is not None:
-                    self._execute(actions)
-                elif not server_in.is_closing():  # closed: the server is gone, see server_exited
-                    server_in.write(item.raw)
+                if self._restart_id is not None and peek(item.body).kind is not Kind.RESPONSE:
+                    self._held.append(item)  # for the new server, once it is initialized
+                    continue
+                self._from_client(item)
             elif isinstance(item, Piece):
                 if not server_in.is_closing():
                     server_in.write(item.data)
@@ -202,6 +220,17 @@ class Session:
             else:
                 self._junk("client", item)
         self._schedule_drain()
+
+    def _from_client(self, item: Frame) -> None:
+        try:
+            actions = self.router.from_client(item)
+        except Exception as exc:  # nothing a peer sends may end the session
+            self.core.internal_error(_about("client", item), exc)
+            actions = None  # forwarded unchanged
+        if actions is not None:
+            self._execute(actions)
+        elif not self.server_in.is_closing():  # closed: the server is gone, see server_exited
+            self.server_in.write(item.raw)
 
     def client_eof(self) -> None:
         if self._client_eof:
@@ -234,6 +263,8 @@ class Session:
         router = self.router
         for item in self._server_parser.feed(data):
             if isinstance(item, Frame):
+                if self._restart_id is not None and self._replayed(item):
+                    continue
                 try:
                     actions = router.from_server(item)
                 except Exception as exc:  # nothing a peer sends may end the session
@@ -262,6 +293,72 @@ class Session:
         self._server_out_closed = True
         self._maybe_finish()
 
+    # -- replacing a server at fault (issue 23) ------------------------------------------
+    def _at_fault(self, operation: str, signature: str) -> None:
+        """The router found the server at fault: replace it, within MAX_RESTARTS."""
+        if self._restart_id is not None or self._client_eof or self._status is not None:
+            return
+        if self.restarts >= MAX_RESTARTS or self.router.initialize_request is None:
+            log.warning("server at fault (%s: %s); not restarted again", operation, signature)
+            return
+        self.restarts += 1
+        why = f"server restarted at a fault ({operation}: {signature})"
+        log.warning("restarting the server (%d of %d): %s", self.restarts, MAX_RESTARTS, why)
+        self.loop.create_task(self._restart(why))
+
+    async def _restart(self, why: str) -> None:
+        restart_id = RESTART_ID.format(n=self.restarts)
+        request = initialize_request(self.router.initialize_request or b"", restart_id)
+        if request is None:
+            return
+        self._restart_id = restart_id  # from here on the client's requests wait
+        self._execute(self._guarded("replacing the server", self.router.server_replaced, why))
+        self._retire(self.proc, self.server_in)
+        self.generation += 1
+        self._server_parser = FrameParser(stream=self._server_head)
+        if self._server_streaming:  # a large frame the old server never finished
+            self._server_streaming = False
+            self._flush_later(self._to_client_later, self.client_out.write)
+        try:
+            await self._spawn()
+        except ServerStartError as exc:
+            log.error("%s", exc)
+            self._restart_id = None
+            self._status, self._server_out_closed = 127, True
+            self._maybe_finish()
+            return
+        self.server_in.write(request)
+
+    def _retire(self, proc: Any, server_in: Any) -> None:
+        """Stop a replaced server as when the client leaves: stdin closed, then SIGTERM, then
+        SIGKILL (closing its transport); its frames and its exit are ignored from now on."""
+        self._replaced.append(proc)
+        if not server_in.is_closing():
+            server_in.close()
+
+        def signal_it(sig: signal.Signals) -> None:
+            if proc.get_returncode() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(sig)
+
+        self.loop.call_later(GRACE_SECONDS, signal_it, signal.SIGTERM)
+        self.loop.call_later(2 * GRACE_SECONDS, proc.close)
+
+    def _replayed(self, frame: Frame) -> bool:
+        """True for the new server's answer to the replayed initialize (the client already has
+        one): the open documents follow, then what the client sent meanwhile."""
+        found = peek(frame.body)
+        if found.kind is not Kind.RESPONSE or found.id != self._restart_id:
+            return False
+        self._restart_id = None
+        for data in reopen(self.documents):
+            self._to_server(data)
+        held, self._held = self._held, []
+        for item in held:
+            self._from_client(item)
+        self._schedule_drain()
+        return True
+
     def server_exited(self, status: int) -> None:
         self._status = status
         self._maybe_finish()
@@ -283,6 +380,8 @@ class Session:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        for proc in self._replaced:  # a replaced server still running goes with the session
+            proc.close()
         self._done.set_result(None)
 
     # -- actions -------------------------------------------------------------------------
@@ -412,26 +511,35 @@ def _about(side: str, frame: Frame) -> str:
 
 
 class _ServerProtocol(asyncio.SubprocessProtocol):
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, generation: int = 0) -> None:
         self.s = session
+        self.generation = generation
+
+    @property
+    def current(self) -> bool:
+        """Not a server the session has replaced (its frames and exit are no one's now)."""
+        return self.generation == self.s.generation
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
-        if fd == 1:
+        if fd != 1:
+            self.s.server_stderr(data)  # a replaced server's words are still worth a log line
+        elif self.current:
             self.s.server_data(data)
-        else:
-            self.s.server_stderr(data)
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd == 1:
+        if fd == 1 and self.current:
             self.s.server_out_closed()
 
     def process_exited(self) -> None:
-        status = self.s.proc.get_returncode()
-        self.s.server_exited(status if status is not None else 1)
+        if self.current:
+            status = self.s.proc.get_returncode()
+            self.s.server_exited(status if status is not None else 1)
 
     # The server is not reading fast enough: stop reading from the client until it does.
     def pause_writing(self) -> None:
-        self.s.pause_client()
+        if self.current:
+            self.s.pause_client()
 
     def resume_writing(self) -> None:
-        self.s.resume_client()
+        if self.current:
+            self.s.resume_client()

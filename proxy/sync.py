@@ -61,6 +61,8 @@ def document_event(
     if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):
         return
     uri: str = doc["uri"]
+    if method in ("textDocument/didOpen", "textDocument/didChange"):
+        docs.note_number(uri, doc.get("version"))
     if method == "textDocument/didClose":
         _close(uri, docs, outcomes, later)
     elif (

@@ -198,6 +198,14 @@ class FailureTracker:
         state.updated_at = now
         return EmptyOutcome.TENTATIVE
 
+    def put_back(self, symbol: str, operation: str, prior: FailureState | None) -> None:
+        """Undo what was charged to (symbol, operation) since ``prior`` (a copy ``get``
+        returned then; None: it had no state) — the failures were not the symbol's."""
+        if prior is None:
+            self._drop((symbol, operation))
+        else:
+            self._put(dataclasses.replace(prior))
+
     def invalidate(self, document: str) -> list[tuple[str, str]]:
         """Drop every state of ``document`` (its content changed); return the pairs re-armed."""
         keys = list(self._by_document.get(document, ()))

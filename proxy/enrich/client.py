@@ -320,6 +320,12 @@ class ProxyConnection(LspConnection):
         self._tail = _Tail(self.stderr_tail)
         self._session: Session | None = None
         self._watch: asyncio.Task[None] | None = None
+        #: Why this server is being stopped: a method failing for every symbol (a server
+        #: fault, tracker/faults.py) — a restart mends it (pyright after a cancel).
+        self.fault: str | None = None
+        #: Whether a server stopped at a fault would be started again (the pool's budget):
+        #: if not, it is left running — its errors charge nothing — and the run ends at_fault.
+        self.may_restart: Callable[[], bool] = lambda: True
 
     async def start(self) -> None:
         """Start the proxy session (and with it the server), then the initialize handshake."""
@@ -336,6 +342,7 @@ class ProxyConnection(LspConnection):
             self.lost(2)
             raise ServerDied(str(exc)) from exc
         self._session = session
+        session.router.faults.on_fault = self._at_fault
         self._watch = asyncio.create_task(self._watch_exit(session))
         await self.initialize()
 
@@ -352,11 +359,25 @@ class ProxyConnection(LspConnection):
             await self.core.flush()
         self.lost(status)
 
+    def _at_fault(self, operation: str, signature: str) -> None:
+        """The proxy found the server at fault: stop it as an editor closing its pipe would
+        (stdin closed, SIGTERM after a grace period); the pool restarts it as it restarts a
+        dead one. What it leaves unanswered charges no symbol (Router.retiring)."""
+        if self.fault is not None or self._session is None:
+            return
+        self.fault = f"{operation} failed for every symbol with {signature!r}"
+        if not self.may_restart():
+            return
+        self._session.router.retiring = True
+        self._session.client_eof()
+
     async def _close_core(self) -> None:
         if self._owns_core:
             await self.core.close()
 
     def describe_exit(self) -> str:
+        if self.fault is not None:
+            return f"stopped at a server fault: {self.fault}"
         tail = " | ".join(list(self.stderr_tail)[-3:])
         return super().describe_exit() + (f": {tail}" if tail else "")
 

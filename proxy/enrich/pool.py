@@ -92,6 +92,7 @@ class Worker:
     async def start(self) -> None:
         connection = self.pool.new_connection()
         self.connection = connection
+        connection.may_restart = lambda: self.restarts < len(self.pool.delays)
         # The pool's `exited` follows every death at once, not when this worker gets to it.
         connection.on_lost.append(self.pool.check_exited)
         try:
@@ -132,8 +133,9 @@ class Worker:
             while self.restarts < len(delays):
                 delay = delays[self.restarts]
                 self.restarts += 1
+                what = reason if connection.fault is not None else f"died ({reason})"
                 self.pool.progress.note(
-                    f"{self.name} died ({reason}); restart {self.restarts} in {delay:g} s"
+                    f"{self.name} {what}; restart {self.restarts} in {delay:g} s"
                 )
                 await asyncio.sleep(delay)
                 try:
@@ -230,6 +232,14 @@ class Pool:
     def check_exited(self) -> None:
         if not any(worker.alive for worker in self.workers):
             self.exited.set()
+
+    def at_fault(self) -> list[str]:
+        """The faults that stopped a server not restarted since (client.ProxyConnection)."""
+        return [
+            f"{worker.name}: {worker.connection.fault}"
+            for worker in self.workers
+            if worker.connection is not None and worker.connection.fault is not None
+        ]
 
     async def revive(self) -> None:
         """At least one server running again, or EnrichError when none can be."""

@@ -277,6 +277,7 @@ class Runner:
                 restarts=self.restarts,
                 elapsed=time.monotonic() - started,
                 interrupted=interrupted,
+                at_fault=self.pool.at_fault(),
             )
             if watch is not None:
                 summary["watch"] = watch.stats()

@@ -7,8 +7,8 @@ document_symbol_errors, operations
 ({op: {edges, symbols_with_edges, none, error, missing, backoff}}), still_in_backoff, missing,
 abandoned, unresolved, orphans ([{symbol, name, uri, line, character, operation}]), unfilled
 (the same fields plus state), requests
-({sent, errors, transient, forwarded, short_circuited, failures, timeouts, skipped}), restarts,
-elapsed, completed, interrupted.
+({sent, errors, transient, forwarded, short_circuited, failures, timeouts, skipped,
+server_faults}), restarts, at_fault, elapsed, completed, interrupted.
 
 ``completed`` is true only when nothing is ``missing``: every listed symbol has data or a
 placeholder for every operation asked. Pairs left missing — waiting in backoff past
@@ -24,6 +24,11 @@ false and the exit status is EXIT_ORPHANS. A pair whose empty answers came while
 still loading has failure state under its own key: unresolved, but not a defect; nor is a pair
 the server never answered at all — every ask cancelled (RequestCancelled leaves no failure
 state: nobody asked for it), its last outcome "transient".
+
+``at_fault`` names the servers' faults still on when the run ended (tracker/faults.py: one
+method failing for every symbol with the same error; the server is restarted at each, and the
+restarts are counted in ``restarts``): the errors of such a run are the server's, not the
+symbols', so it is never completed and the exit status is EXIT_SERVER_FAULT.
 """
 
 from __future__ import annotations
@@ -41,11 +46,20 @@ from lsp_backoff.tracker import queries
 
 from .monitor import Monitor
 
-PROXY_COUNTERS = ("forwarded", "short_circuited", "failures", "timeouts", "skipped")
+PROXY_COUNTERS = (
+    "forwarded",
+    "short_circuited",
+    "failures",
+    "timeouts",
+    "skipped",
+    "server_faults",
+)
 #: Exit status of a run that ended with answered symbols still orphans (see the docstring).
 EXIT_ORPHANS = 3
 #: Exit status of a run that ended with (symbol, operation) pairs still missing, no defect.
 EXIT_UNFILLED = 4
+#: Exit status of a run that ended with a server at fault (see the docstring).
+EXIT_SERVER_FAULT = 5
 #: How many of those the text summary names.
 NAMED_ORPHANS = 5
 
@@ -63,6 +77,7 @@ def build_summary(
     restarts: int,
     elapsed: float,
     interrupted: bool,
+    at_fault: Sequence[str] = (),
 ) -> dict[str, Any]:
     prefix = workspace.as_uri() + "/"
     recorded = queries.edge_counts(db, uri_prefix=prefix)
@@ -113,8 +128,9 @@ def build_summary(
         "unfilled": unfilled,
         "requests": requests,
         "restarts": restarts,
+        "at_fault": list(at_fault),
         "elapsed": round(elapsed, 3),
-        "completed": not interrupted and not orphans and not missing,
+        "completed": not interrupted and not orphans and not missing and not at_fault,
         "interrupted": interrupted,
     }
 
@@ -145,9 +161,12 @@ def _answered(monitor: Monitor, pair: tuple[str, str]) -> bool:
 
 
 def exit_status(summary: dict[str, Any]) -> int:
-    """0 for a completed run, EXIT_ORPHANS when answered symbols stay orphans, EXIT_UNFILLED
-    when other pairs are still missing (the caller turns an interrupted run into its own status
+    """0 for a completed run, EXIT_SERVER_FAULT when a server was at fault at the end,
+    EXIT_ORPHANS when answered symbols stay orphans, EXIT_UNFILLED when other pairs are still
+    missing (the caller turns an interrupted run into its own status
     first)."""
+    if summary.get("at_fault"):  # first: what it failed was recorded nowhere, orphans too
+        return EXIT_SERVER_FAULT
     if summary["orphans"]:
         return EXIT_ORPHANS
     return EXIT_UNFILLED if summary["missing"] else 0
@@ -183,7 +202,14 @@ def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> 
     orphans = summary["orphans"]
     if not summary["interrupted"] and not summary["completed"]:
         state = "NOT completed"
-    if orphans and not summary["interrupted"]:
+    if summary.get("at_fault") and not summary["interrupted"]:
+        console.print(
+            "the server was at fault when the run ended (its errors are not the symbols'; "
+            f"run again to go on): {'; '.join(summary['at_fault'])}",
+            highlight=False,
+            markup=False,
+        )
+    elif orphans and not summary["interrupted"]:
         console.print(
             f"{len(orphans)} answered symbol operations are still orphans — no request can "
             f"fill them (a defect; `--json` lists them all): {_named(orphans)}",
@@ -203,7 +229,7 @@ def print_summary(summary: dict[str, Any], *, as_json: bool, stream: TextIO) -> 
         f"{summary['files']} files, {summary['symbols']} symbols; {r['sent']} requests sent "
         f"({r['errors']} errors, {r['transient']} not answered); proxy: {r['forwarded']} "
         f"forwarded, {r['short_circuited']} short-circuited, {r['failures']} failures, "
-        f"{r['timeouts']} timeouts; "
+        f"{r['timeouts']} timeouts, {r['server_faults']} server faults; "
         f"{summary['still_in_backoff']} still in backoff, {summary['abandoned']} past "
         f"--max-wait, {summary['unresolved']} unresolved; {summary['restarts']} restarts; "
         f"{state} in {summary['elapsed']:.1f} s",
