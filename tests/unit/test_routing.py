@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
+
+from fakes import FakeSink as Sink
 
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, Read, ToClient, ToServer
 from lsp_backoff.proxy.config import ProxyConfig
@@ -15,7 +16,7 @@ from lsp_backoff.proxy.reads import Loaded
 from lsp_backoff.proxy.routing import Router
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
-from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.model import Target
 
 CONFIG = ProxyConfig(no_db=True)
 URI = "file:///ws/a.py"
@@ -28,48 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Sink:
-    """Records what the router asks the store to write."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, Any]] = []
-        self.details: list[tuple[str, str]] = []
-
-    def put_document(self, uri: str, version: str) -> None:
-        self.rows.append(("document", uri))
-
-    def put_symbols(self, symbols: list[SymbolRef], source: str) -> None:
-        self.rows.extend(("symbol", (s.name, source)) for s in symbols)
-
-    def put_edges(
-        self, symbol: SymbolRef, operation: str, targets: Callable[[], list[Target]]
-    ) -> None:
-        self.rows.append(("edges", (symbol.name, operation, targets())))
-
-    def put_placeholder(
-        self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
-    ) -> None:
-        self.rows.append((kind, (symbol.name, operation)))
-        self.details.append((operation, detail))
-
-    def put_failure(self, state: FailureState) -> None:
-        self.rows.append(("failure", (state.operation, state.failures, state.skipped)))
-
-    def clear_failure(self, symbol: str, operation: str) -> None:
-        self.rows.append(("cleared", operation))
-
-    def withdraw_placeholder(
-        self, symbol: str, operation: str, kind: str, detail_prefix: str
-    ) -> None:
-        self.rows.append(("withdrawn", (operation, kind, detail_prefix)))
-
-    def rearm(self, uri: str, names: object, operations: object) -> None:
-        pass  # the name rule across files: tests/watch/test_mentions.py
-
-    def of(self, kind: str) -> list[Any]:
-        return [row for k, row in self.rows if k == kind]
 
 
 def make(max_retries: int = 7) -> tuple[Router, Sink, Clock]:
