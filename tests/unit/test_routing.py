@@ -249,7 +249,8 @@ def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> No
     router, _, _ = make()
     head = b'{"jsonrpc":"2.0","id":%s,"method":"%s","params":'
     assert router.client_head(head % (b"7", b"custom/upload"))
-    assert router.requests.get(7).method  # type: ignore[union-attr] == "custom/upload"  # still failed if the server dies
+    entry = router.requests.get(7)  # streamed, and still in the request table …
+    assert entry is not None and entry.method == "custom/upload"
     assert not router.client_head(head % (b"8", b"textDocument/definition"))
     assert not router.client_head(head % (b"9", b"textDocument/documentSymbol"))
     assert not router.client_head(b'{"jsonrpc":"2.0","method":"textDocument/didOpen"')
@@ -260,6 +261,15 @@ def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> No
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')
     router.timed_out(10)
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')  # to be dropped
+
+
+def test_a_streamed_request_is_failed_when_the_server_dies() -> None:
+    router, _, _ = make()
+    assert router.client_head(b'{"jsonrpc":"2.0","id":7,"method":"custom/upload","params":')
+    # … so when the server exits before answering, the client gets an error for it.
+    answers = [body(a) for a in router.server_exited(1) if isinstance(a, ToClient)]
+    assert [a["id"] for a in answers] == [7], answers
+    assert answers[0]["error"]["code"] == -32803  # RequestFailed (LSP 3.17)
 
 
 def test_method_not_found_is_not_backed_off_but_noted_in_the_graph() -> None:
