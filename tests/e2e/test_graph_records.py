@@ -84,7 +84,18 @@ async def test_graph_cli_reflects_the_session(shared: Shared) -> None:
     assert not orphan_names & {"good_cli", "bad_cli", "none_cli"}
     assert {o["state"] for o in orphans if o["name"] == "plain_cli"} == {"ready"}
 
-    assert stats, "stats --json printed nothing"
+    # The counts agree with the rows listed at the same moment (the module's other tests
+    # share the database, so its totals are not this test's alone) and include this test's.
+    (totals,) = stats
+    references = totals["operations"]["references"]
+    kinds = [e["kind"] for e in rows]
+    assert (references["edges"], references["none"], references["error"]) == (
+        kinds.count("edge"),
+        kinds.count("none"),
+        kinds.count("error"),
+    ), (references, rows)
+    assert min(kinds.count(k) for k in ("edge", "none", "error")) >= 1
+    assert references["skipped"] >= 1  # bad_cli, skipped for good
 
 
 async def test_empty_prepare_call_hierarchy_fills_incoming_and_outgoing(shared: Shared) -> None:
