@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hostile import HOSTILE_URI, frame, hostile
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,6 +70,7 @@ def junk(rng: random.Random) -> bytes:
     ).encode() + (b"\r\n\r\n")
 
 
+@pytest.mark.timeout(int(2 * WAIT) + 60)  # two waits of WAIT (answers, then the exit)
 async def test_hostile_frames_from_both_sides(tmp_path: Path, fuzz_seed: int) -> None:
     rng = random.Random(fuzz_seed)
     record_in, record_out = tmp_path / "server_in", tmp_path / "server_out"

@@ -21,8 +21,9 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from harness import Doc, Session, count, server_cmd
 
-# The first test also waits for the build and the install (a minute or two on a busy machine).
-pytestmark = pytest.mark.timeout(600)
+# The first test also waits for the build and the install (a minute or two on a busy machine;
+# installed_env.py gives each 300 s), and the enrich test gives enrich 300 s.
+pytestmark = pytest.mark.timeout(900)
 VERSION = re.search(r'__version__ = "([^"]+)"', (REPO / "lsp_backoff" / "__init__.py").read_text())
 
 

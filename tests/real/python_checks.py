@@ -94,6 +94,7 @@ class PythonServerChecks:
         assert error["code"] == self.failing_code, error
         assert self.failing_says in error["message"], error
 
+    @pytest.mark.timeout(240)  # enrich_examples gives the run 180 s
     async def test_enrich_fills_every_symbol(self, server: list[str], tmp_path: Path) -> None:
         summary = await enrich_examples([*self.enrich_options, "--", *server], tmp_path)
         operations: dict[str, Any] = summary["operations"]

@@ -128,16 +128,21 @@ def graph(db: Path) -> list[tuple[Any, ...]]:
 
 
 def fresh(
-    ws: Path, tmp: Path, step: str, server: Sequence[str], options: Sequence[str] = ()
+    ws: Path,
+    tmp: Path,
+    step: str,
+    server: Sequence[str],
+    options: Sequence[str] = (),
+    timeout: float = 120,
 ) -> list[tuple[Any, ...]]:
-    """The graph a fresh `enrich` of `ws` records into an empty database."""
+    """The graph a fresh `enrich` of `ws` records into an empty database (within `timeout`)."""
     db = tmp / f"fresh-{step}.db"
     # Its log (message bodies too) stays with the test's files: a graph that differs is
     # explained by what the server was told and said.
     log = ("--log-file", str(tmp / f"fresh-{step}.log"), "--log-level", "debug", "--log-messages")
     done = subprocess.run(
         command(ws, db, server, *log, *options),
-        capture_output=True, text=True, cwd=ROOT, env=env(), timeout=600, check=False,
+        capture_output=True, text=True, cwd=ROOT, env=env(), timeout=timeout, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return graph(db)
