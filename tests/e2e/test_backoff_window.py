@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harness import Doc, Session, count, proxy_cmd, server_cmd
+from harness import Doc, Session, count, opened_in, proxy_cmd, running, server_cmd
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -22,21 +22,14 @@ NULL = {"jsonrpc": "2.0", "result": None}
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Session, Path]]:
     root = tmp_path_factory.mktemp("window")
-    session = await Session.start(
-        proxy_cmd(server_cmd("always_fails"), "--no-db", "--backoff-base", "60")
-    )
-    try:
-        await session.initialize(root)
+    cmd = proxy_cmd(server_cmd("always_fails"), "--no-db", "--backoff-base", "60")
+    async with running(cmd, root) as session:
         yield session, root
-    finally:
-        await session.close()
 
 
 async def opened(shared: tuple[Session, Path], name: str, text: str) -> tuple[Session, Doc]:
     session, root = shared
-    doc = Doc(root / f"{name}.py", text)
-    session.open(doc.uri, doc.text)
-    return session, doc
+    return session, opened_in(session, root, name, text)
 
 
 async def test_not_asked_again_inside_the_window(shared: tuple[Session, Path]) -> None:

@@ -12,7 +12,18 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harness import Doc, Session, ask_until_asked, count, db_edges, graph, proxy_cmd, server_cmd
+from harness import (
+    Doc,
+    Session,
+    ask_until_asked,
+    count,
+    db_edges,
+    graph,
+    opened_in,
+    proxy_cmd,
+    running,
+    server_cmd,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -26,19 +37,13 @@ async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shar
     ws.mkdir()
     db = root / "graph.db"
     opts = ("--db", str(db), "--max-retries", "1", "--backoff-base", "0.1")
-    session = await Session.start(proxy_cmd(server_cmd("always_fails"), *opts))
-    try:
-        await session.initialize(ws)
+    async with running(proxy_cmd(server_cmd("always_fails"), *opts), ws) as session:
         yield session, ws, db
-    finally:
-        await session.close()
 
 
 def opened(shared: Shared, name: str, text: str) -> tuple[Session, Doc, Path]:
     session, ws, db = shared
-    doc = Doc(ws / f"{name}.py", text)
-    session.open(doc.uri, doc.text)
-    return session, doc, db
+    return session, opened_in(session, ws, name, text), db
 
 
 async def skip_for_good(session: Session, doc: Doc, name: str, method: str) -> None:
