@@ -19,17 +19,19 @@ from typing import Any, ClassVar
 import pytest
 import pytest_asyncio
 from lspwire import LspClient
-from pairing import Pair, graph_cli, start_pair, text_position
+from pairing import Pair, edges_for, graph_cli, start_pair, text_position
 from python_cases import (
     APP,
     EXAMPLES,
     FILES,
+    analyzed,
     ask_then_assert_graph_has_edges,
     assert_failure_answered_by_proxy,
     assert_placeholder_once_confirmed,
     assert_untouched,
     diagnosed,
     enrich_examples,
+    unresolved,
 )
 
 #: Short, so the "empty twice, base seconds apart" rule settles within a bounded poll.
@@ -103,6 +105,52 @@ class PythonPairChecks:
         async with asyncio.timeout(30):
             while "failure definition" not in pair.log_tail(200):
                 await asyncio.sleep(0.05)
+
+
+class PyrightFamilyChecks(PythonPairChecks):
+    """basedpyright and pyright: readiness from their analysis progress, so an empty answer
+    after it is definitive at once; a negative line is their one reliable error."""
+
+    ready = staticmethod(analyzed)
+    proxy_args = ()  # the default base: readiness, not a repeat, confirms empty answers
+    failing_at = (-1, 0)
+    failing_code = -32603
+    failing_says = "Debug Failure. index is out of range"
+    #: The sections it asks `workspace/configuration` about (at least these).
+    configuration_sections: ClassVar[frozenset[str]]
+
+    async def test_configuration_requests_reach_the_client_unchanged(self, pair: Pair) -> None:
+        def asked(client: LspClient) -> list[Any]:
+            return [
+                f.msg["params"]
+                for f in client.server_requests
+                if f.msg["method"] == "workspace/configuration"
+            ]
+
+        assert asked(pair.proxied) == asked(pair.direct)
+        sections = {item["section"] for params in asked(pair.proxied) for item in params["items"]}
+        assert self.configuration_sections <= sections, sections
+
+    async def test_unresolved_symbol_is_a_placeholder_not_a_loop(self, pair: Pair) -> None:
+        before = await pair.stats()
+        for _ in range(2):
+            answer = await pair.same("textDocument/definition", unresolved())
+            assert answer.result is None
+            prepared = await pair.same("textDocument/prepareCallHierarchy", unresolved())
+            assert prepared.result is None
+        after = await pair.stats()
+        # Both askings reached the server: an empty answer is not a failure to back off from.
+        assert after["failures"] == before["failures"]
+        assert after["short_circuited"] == before["short_circuited"]
+        edges = await pair.edges()
+        for operation in (
+            "definition",
+            "prepare_call_hierarchy",
+            "incoming_calls",
+            "outgoing_calls",
+        ):
+            rows = edges_for(edges, "load_all", operation)
+            assert [(r["kind"], r["target"]) for r in rows] == [("none", None)], (operation, rows)
 
 
 class PythonServerChecks(PythonPairChecks):

@@ -21,32 +21,23 @@ about a second and the requests below only read.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from lspwire import LspClient
-from pairing import Pair, edges_for
+from pairing import Pair
 from python_cases import (
     BASE,
-    analyzed,
     assert_call_hierarchy,
     assert_nothing_failed,
     assert_tracked_answers,
     at,
-    unresolved,
 )
-from python_checks import PythonPairChecks
+from python_checks import PyrightFamilyChecks
 from realtools import find_tool
 
 pytestmark = [pytest.mark.real_server, pytest.mark.asyncio(loop_scope="module")]
 
 
-class TestBasedpyright(PythonPairChecks):
-    ready = staticmethod(analyzed)
-    proxy_args = ()  # the default base: its readiness makes an empty answer definitive
-    failing_at = (-1, 0)  # a negative line: its one reliable error
-    failing_code = -32603
-    failing_says = "Debug Failure. index is out of range"
+class TestBasedpyright(PyrightFamilyChecks):
+    configuration_sections = frozenset({"python", "basedpyright"})
 
     @staticmethod
     def command() -> list[str]:
@@ -60,36 +51,3 @@ class TestBasedpyright(PythonPairChecks):
         await assert_call_hierarchy(pair)
         # Readiness came from the analysis progress: nothing above was mistaken for "busy".
         await assert_nothing_failed(pair, before)
-
-    async def test_server_requests_reach_the_client_unchanged(self, pair: Pair) -> None:
-        def asked(client: LspClient) -> list[Any]:
-            return [
-                f.msg["params"]
-                for f in client.server_requests
-                if f.msg["method"] == "workspace/configuration"
-            ]
-
-        assert asked(pair.proxied) == asked(pair.direct)
-        sections = [item["section"] for params in asked(pair.proxied) for item in params["items"]]
-        assert {"python", "basedpyright"} <= set(sections)
-
-    async def test_unresolved_symbol_is_a_placeholder_not_a_loop(self, pair: Pair) -> None:
-        before = await pair.stats()
-        for _ in range(2):
-            answer = await pair.same("textDocument/definition", unresolved())
-            assert answer.result is None
-            prepared = await pair.same("textDocument/prepareCallHierarchy", unresolved())
-            assert prepared.result is None
-        after = await pair.stats()
-        # Both askings reached the server: an empty answer is not a failure to back off from.
-        assert after["failures"] == before["failures"]
-        assert after["short_circuited"] == before["short_circuited"]
-        edges = await pair.edges()
-        for operation in (
-            "definition",
-            "prepare_call_hierarchy",
-            "incoming_calls",
-            "outgoing_calls",
-        ):
-            rows = edges_for(edges, "load_all", operation)
-            assert [(r["kind"], r["target"]) for r in rows] == [("none", None)], (operation, rows)
