@@ -406,3 +406,12 @@ def opened_in(session: Session, root: Path, name: str, text: str) -> Doc:
     doc = Doc(root / f"{name}.py", text)
     session.open(doc.uri, doc.text)
     return doc
+
+
+def plain(value: Any) -> Any:
+    """pygls hands custom results over as namedtuples; make them dicts and lists again."""
+    if hasattr(value, "_asdict"):
+        return {key: plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
