@@ -52,7 +52,7 @@ def proxy_lines(session: Session) -> list[str]:
 
 
 async def test_the_default_database_is_one_file_per_workspace(
-    start: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No --db, no $LSP_BACKOFF_DB: `<folder>-<hash>.db` in the state directory ($XDG_STATE_HOME
     on Linux), created 0600 in a 0700 directory; the CLI run in the workspace finds it."""
