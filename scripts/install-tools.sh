@@ -7,9 +7,11 @@
 # Needs network only to the npm registry and the Debian mirrors.
 set -euo pipefail
 
-# Keep in step with tests/real/conftest.py (PYRIGHT_VERSION), which checks the installed one.
+# Keep in step with tests/real/realtools.py (PYRIGHT_VERSION); tests/real/test_pins.py checks
+# both agree and that the installed pyright is this one.
 PYRIGHT_VERSION="1.1.414"
-# Keep in step with tests/real/realtools.py (TYPESCRIPT_LANGUAGE_SERVER_VERSION, TYPESCRIPT_VERSION).
+# Keep in step with tests/real/realtools.py (TYPESCRIPT_LANGUAGE_SERVER_VERSION, TYPESCRIPT_VERSION),
+# checked the same way.
 TYPESCRIPT_LANGUAGE_SERVER_VERSION="6.0.2"
 TYPESCRIPT_VERSION="5.9.3"
 

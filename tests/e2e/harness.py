@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +385,33 @@ async def ask_until_asked(
 
 #: The `start` fixture's type: `await start(cmd, env=…)` → a running Session.
 Start = Callable[..., Awaitable[Session]]
+
+
+@contextlib.asynccontextmanager
+async def running(
+    cmd: Sequence[str], root: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[Session]:
+    """A proxy session initialized on `root`, closed (whatever happened) on leaving: the
+    module-wide shared proxies and the editor sessions of the watch tests."""
+    session = await Session.start(cmd, env)
+    try:
+        await session.initialize(root)
+        yield session
+    finally:
+        await session.close()
+
+
+def opened_in(session: Session, root: Path, name: str, text: str) -> Doc:
+    """`root/name.py` written with `text` and opened in `session`."""
+    doc = Doc(root / f"{name}.py", text)
+    session.open(doc.uri, doc.text)
+    return doc
+
+
+def plain(value: Any) -> Any:
+    """pygls hands custom results over as namedtuples; make them dicts and lists again."""
+    if hasattr(value, "_asdict"):
+        return {key: plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harness import Doc, Session, ask_until_asked, count, eventually, proxy_cmd, server_cmd
+from harness import (
+    Doc,
+    Session,
+    ask_until_asked,
+    count,
+    eventually,
+    opened_in,
+    proxy_cmd,
+    running,
+    server_cmd,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,19 +35,13 @@ OPTIONS = ("--no-db", "--max-retries", "1", "--backoff-base", "0.1", "--log-leve
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Session, Path]]:
     root = tmp_path_factory.mktemp("retries")
-    session = await Session.start(proxy_cmd(server_cmd("always_fails"), *OPTIONS))
-    try:
-        await session.initialize(root)
+    async with running(proxy_cmd(server_cmd("always_fails"), *OPTIONS), root) as session:
         yield session, root
-    finally:
-        await session.close()
 
 
 def opened(shared: tuple[Session, Path], name: str, text: str) -> tuple[Session, Doc]:
     session, root = shared
-    doc = Doc(root / f"{name}.py", text)
-    session.open(doc.uri, doc.text)
-    return session, doc
+    return session, opened_in(session, root, name, text)
 
 
 async def test_success_clears_the_failure_count(shared: tuple[Session, Path]) -> None:

@@ -12,7 +12,18 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harness import Doc, Session, ask_until_asked, count, db_edges, graph, proxy_cmd, server_cmd
+from harness import (
+    Doc,
+    Session,
+    ask_until_asked,
+    count,
+    db_edges,
+    graph,
+    opened_in,
+    proxy_cmd,
+    running,
+    server_cmd,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -26,19 +37,13 @@ async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shar
     ws.mkdir()
     db = root / "graph.db"
     opts = ("--db", str(db), "--max-retries", "1", "--backoff-base", "0.1")
-    session = await Session.start(proxy_cmd(server_cmd("always_fails"), *opts))
-    try:
-        await session.initialize(ws)
+    async with running(proxy_cmd(server_cmd("always_fails"), *opts), ws) as session:
         yield session, ws, db
-    finally:
-        await session.close()
 
 
 def opened(shared: Shared, name: str, text: str) -> tuple[Session, Doc, Path]:
     session, ws, db = shared
-    doc = Doc(ws / f"{name}.py", text)
-    session.open(doc.uri, doc.text)
-    return session, doc, db
+    return session, opened_in(session, ws, name, text), db
 
 
 async def skip_for_good(session: Session, doc: Doc, name: str, method: str) -> None:
@@ -84,7 +89,18 @@ async def test_graph_cli_reflects_the_session(shared: Shared) -> None:
     assert not orphan_names & {"good_cli", "bad_cli", "none_cli"}
     assert {o["state"] for o in orphans if o["name"] == "plain_cli"} == {"ready"}
 
-    assert stats, "stats --json printed nothing"
+    # The counts agree with the rows listed at the same moment (the module's other tests
+    # share the database, so its totals are not this test's alone) and include this test's.
+    (totals,) = stats
+    references = totals["operations"]["references"]
+    kinds = [e["kind"] for e in rows]
+    assert (references["edges"], references["none"], references["error"]) == (
+        kinds.count("edge"),
+        kinds.count("none"),
+        kinds.count("error"),
+    ), (references, rows)
+    assert min(kinds.count(k) for k in ("edge", "none", "error")) >= 1
+    assert references["skipped"] >= 1  # bad_cli, skipped for good
 
 
 async def test_empty_prepare_call_hierarchy_fills_incoming_and_outgoing(shared: Shared) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faulty_proxy import DECODE_FAULT, SYNC_FAULT
+from faulty_proxy import DECODE_FAULT, RECORD_FAULT, SYNC_FAULT
 from harness import PY, Start, frame, parse_frames, server_cmd
 
 from lsp_backoff.proxy.core import ERRORS_LOGGED_PER_WINDOW
@@ -54,12 +54,23 @@ async def test_faults_in_deciding_never_end_the_session(start: Start, tmp_path: 
         )
     send(b'{"jsonrpc":"2.0","id":8,"method":"textDocument/definition","params":'
          b'{"textDocument":{"uri":"untitled:a"},"position":{"line":0,"character":0}}}')  # fmt: skip
+    # Recording the answer to a tracked request raises (deferred work too).
+    text = b"%s = 1\\n" % RECORD_FAULT.encode()
+    send(
+        b'{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":'
+        b'{"uri":"file:///rec.py","languageId":"python","version":1,"text":"%s"}}}' % text
+    )
+    send(
+        b'{"jsonrpc":"2.0","id":9,"method":"textDocument/definition","params":'
+        b'{"textDocument":{"uri":"file:///rec.py"},"position":{"line":0,"character":3}}}'
+    )
     await session.wait_for(lambda m: m.get("id") == 7)  # the faulty request was answered
     await session.wait_for(lambda m: m.get("id") == 8)  # and the proxy still decides
+    await session.wait_for(lambda m: m.get("id") == 9)  # its answer went on unchanged
 
     stats = await session.stats()  # answered by the proxy: not forwarded
-    assert stats["internal_errors"] == 1 + FLOOD + 1 + 3
-    assert stats["tracked"] == 1
+    assert stats["internal_errors"] == 1 + FLOOD + 1 + 3 + 1
+    assert stats["tracked"] == 2
     assert await session.shutdown() == 0  # alive to the end, and ended cleanly
 
     received = [body for body in bodies_of(tmp_path / "in.bin") if b'"srv-1"' not in body]

@@ -8,11 +8,10 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_lsp
-from harness import REPO, SERVERS, Doc
+from harness import REPO, SERVERS, Doc, plain
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -20,15 +19,6 @@ CAPABILITIES = types.ClientCapabilities(
     window=types.WindowClientCapabilities(work_done_progress=True),
     workspace=types.WorkspaceClientCapabilities(configuration=True),
 )
-
-
-def plain(value: Any) -> Any:
-    """pygls hands custom results over as namedtuples; make them dicts and lists again."""
-    if hasattr(value, "_asdict"):
-        return {key: plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
 
 
 def config(server: str, *opts: str) -> ClientServerConfig:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from harness import REPO, SERVERS, WAIT, Doc
+from harness import REPO, SERVERS, WAIT, Doc, plain
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -25,15 +25,6 @@ CAPABILITIES = types.ClientCapabilities(
 )
 TEXT = "bad_sym = 1\ngood_sym = 2\n"
 REQUEST_FAILED = -32803
-
-
-def plain(value: Any) -> Any:
-    """pygls hands custom results over as namedtuples; make them dicts and lists again."""
-    if hasattr(value, "_asdict"):
-        return {key: plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
 
 
 def config(server: str, *opts: str) -> ClientServerConfig:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -131,9 +130,12 @@ async def test_broken_frame_is_logged_in_one_line_and_the_next_frame_works(
     await eventually(lambda: len(session.stderr_text.splitlines()) > before)
     assert await session.result("custom/after") is not None
     await session.result("custom/again")
-    await asyncio.sleep(0.2)  # lets our stderr reader drain what was written before the answers
+    # A marker: one more block that is not a frame, logged after anything the proxy had still
+    # to say about the first (one log, written in order) — no time allowed for draining.
+    session.send_raw(b"end-of-test-marker\r\n\r\n")
+    await eventually(lambda: "end-of-test-marker" in session.stderr_text)
     lines = session.stderr_text.splitlines()[before:]
-    assert len(lines) == 1, "\n".join(lines)
+    assert len(lines) == 2 and "end-of-test-marker" in lines[1], "\n".join(lines)
     assert "Traceback" not in session.stderr_text
 
 

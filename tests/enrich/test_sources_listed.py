@@ -34,7 +34,7 @@ def run(
         "--", sys.executable, str(FAKE), "--events", str(events), *server_args,
     ]  # fmt: skip
     process = subprocess.run(
-        argv, capture_output=True, text=True, cwd=ROOT, env=env(), timeout=120, check=False
+        argv, capture_output=True, text=True, cwd=ROOT, env=env(), timeout=90, check=False
     )
     lines = events.read_text().splitlines() if events.exists() else []
     return process, [json.loads(line) for line in lines]

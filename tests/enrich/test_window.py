@@ -97,10 +97,14 @@ def test_open_files_0_keeps_every_document_open(enrich: Enrich, tmp_path: Path) 
     record = tmp_path / "events.jsonl"
     done = enrich.run(*FAST, "--open-files", "0", server_args=("--events", str(record)))
     assert done.returncode == 0, done.stderr
+    opened: list[str] = []
     for log in by_server(record).values():
         assert not [e for e in log if e["event"] == "close"]
         opens = [e["uri"] for e in log if e["event"] == "open"]
         assert len(opens) == len(set(opens)), "a document opened twice"
+        opened.extend(opens)
+    # Every file was opened (once per server that worked on it), so the checks above saw them.
+    assert len(set(opened)) == FILES + 1, opened
 
 
 def test_open_files_must_not_be_negative(enrich: Enrich) -> None:

@@ -5,7 +5,8 @@ Each of these ended the session (an exception escaped into the relay) before it 
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from harness import Session, dumps, eventually, frame, parse_frames, proxy_cmd, server_cmd
+from harness import PY, Session, dumps, eventually, frame, parse_frames, proxy_cmd, server_cmd
+
+GATED_PROXY = str(Path(__file__).resolve().parents[1] / "e2e" / "gated_proxy.py")
 
 LARGE = "x" * 5000  # past peek's 4 KB: the head fast path reads these
 
@@ -101,12 +104,15 @@ async def test_a_held_request_never_lands_inside_a_streamed_frame(tmp_path: Path
     """Found end to end (seed 12345): a tracked request held for a file read was written to
     the server while a large frame was still being passed on piece by piece, inside it; the
     server's stream was garbage from there on and it never answered again."""
-    record = tmp_path / "server_in"
-    cmd = proxy_cmd(server_cmd("sends_hostile"), "--no-db")
-    session = await Session.start(cmd, env={"RECORDER_IN": str(record)})
+    record, gate = tmp_path / "server_in", tmp_path / "gate"
+    os.mkfifo(gate)  # the read of unread_gated.py ends when the test says (gated_proxy.py)
+    cmd = [PY, GATED_PROXY, "--no-db", "--", *server_cmd("sends_hostile")]
+    env = {"RECORDER_IN": str(record), "LSP_BACKOFF_TEST_GATE": str(gate)}
+    session = await Session.start(cmd, env=env)
     try:
         await session.initialize(tmp_path)
-        where = {"textDocument": {"uri": (tmp_path / "unread.py").as_uri()},
+        (tmp_path / "unread_gated.py").write_text("x = 1\n")
+        where = {"textDocument": {"uri": (tmp_path / "unread_gated.py").as_uri()},
                  "position": {"line": 0, "character": 0}}  # fmt: skip
         held = dumps({"jsonrpc": "2.0", "id": "held", "method": "textDocument/definition",
                       "params": where})  # fmt: skip
@@ -114,12 +120,17 @@ async def test_a_held_request_never_lands_inside_a_streamed_frame(tmp_path: Path
             b'{"jsonrpc":"2.0","id":"big","method":"custom/big","params":"' + b"x" * 200_000 + b'"}'
         )
         whole = frame(big)
-        # The held request, then the first part of a frame large enough to be streamed.
+        # The held request (its read waits at the gate), then the first part of a frame large
+        # enough to be streamed: the server has its beginning before the rest is sent.
         session.send_raw(frame(held) + whole[:70_000])
-        # Give the read time to finish (bounded; without the fix the held request shows up
-        # in the server's input now, inside the large frame).
-        with contextlib.suppress(TimeoutError):
-            await eventually(lambda: record.exists() and b'"held"' in record.read_bytes(), 1.0)
+        await eventually(lambda: record.exists() and b'"id":"big"' in record.read_bytes())
+        # Now the read ends, and the session acts on it while the frame is half passed on
+        # (without the fix the held request went to the server now, inside the large frame).
+        await asyncio.to_thread(gate.write_bytes, b"go")
+        await eventually(
+            lambda: f"gate: acted on {where['textDocument']['uri']}" in session.stderr_text
+        )
+        assert b'"held"' not in record.read_bytes()
         session.send_raw(whole[70_000:])
         assert (await session.request("test/echo", {"n": 5}))["result"] == {"echo": 5}
         await session.wait_for(lambda m: m.get("id") == "held")

@@ -15,6 +15,7 @@ import json
 import random
 from typing import Any
 
+from fakes import FakeSink
 from hostile import hostile
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
@@ -43,13 +44,6 @@ METHODS = [
 ]
 
 
-class Sink:
-    """Accepts every write the core makes and keeps none (the store is not under test)."""
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *args, **kwargs: None
-
-
 def framed(message: dict[str, Any]) -> Frame:
     (item,) = FrameParser().feed(encode(json.dumps(message).encode()))
     assert isinstance(item, Frame)
@@ -72,7 +66,11 @@ class RouterMachine(RuleBasedStateMachine):
         self.now = 1000.0
         tracker = FailureTracker(BackoffPolicy(base=5, max_retries=2), clock=lambda: self.now)
         config = ProxyConfig(no_db=True)
-        self.router = Router(Core(config, tracker=tracker, sink=Sink()), Documents(), timeout=30)
+        # The fake store runs the edge-building callables as the writer thread would, and the
+        # core's catch-all counts what they (or document sync) raise: none may.
+        self.sink = FakeSink()
+        self.core = Core(config, tracker=tracker, sink=self.sink)
+        self.router = Router(self.core, Documents(), timeout=30)
         item = {"uri": OPEN, "languageId": "python", "version": 1, "text": TEXT}
         self.from_client({"jsonrpc": "2.0", "method": "textDocument/didOpen",
                           "params": {"textDocument": item}})  # fmt: skip
@@ -220,6 +218,12 @@ class RouterMachine(RuleBasedStateMachine):
         self.execute(self.router.server_exited(1), framed({}), to_server=False)
 
     @invariant()
+    def no_internal_error(self) -> None:
+        # Core.drain swallows (and counts) every exception from recording and document sync:
+        # without this, a bug there would pass as "the relay went on".
+        assert self.core.counters["internal_errors"] == 0, self.core.counters
+
+    @invariant()
     def never_answered_twice(self) -> None:
         twice = {ident: n for ident, n in self.answers.items() if n > 1}
         assert not twice, f"answered more than once: {twice}"
@@ -242,6 +246,7 @@ class RouterMachine(RuleBasedStateMachine):
         unanswered = sorted(self.requests - set(self.answers))
         assert not unanswered, f"never answered: {unanswered}"
         self.never_answered_twice()
+        self.no_internal_error()
 
 
 def raw_frame(body: bytes) -> Frame:
@@ -250,10 +255,30 @@ def raw_frame(body: bytes) -> Frame:
     return item
 
 
-# A run is dozens of steps: a tenth of the profile's examples keeps CI within seconds.
+# A run is dozens of steps: a fifth of the profile's examples keeps CI within seconds.
 RouterMachine.TestCase.settings = settings(
-    max_examples=max(10, settings.default.max_examples // 10),
+    max_examples=max(10, settings.default.max_examples // 5),
     stateful_step_count=30,
     phases=[p for p in Phase if p is not Phase.explain],  # tracing every line: too slow here
 )
 test_router_under_random_sequences = RouterMachine.TestCase
+
+
+def test_the_recording_path_runs_under_the_invariants() -> None:
+    """The random runs reach an answer with a location only now and then (a few in a CI run):
+    this fixed sequence makes sure each kind of write is built, and counted as no error."""
+    machine = RouterMachine()
+    location = {"uri": OPEN, "range": {"start": {"line": 1, "character": 0},
+                                       "end": {"line": 1, "character": 5}}}  # fmt: skip
+    for answer in ({"result": location}, {"result": None}, {"error": {"code": -32603}}):
+        machine.client_request("textDocument/definition", OPEN, 0, 1)
+        machine.from_server({"jsonrpc": "2.0", "id": machine.server_has.pop(), **answer})
+        machine.settle()
+        machine.never_answered_twice()
+        machine.no_internal_error()
+    machine.time_passes(400)
+    machine.teardown()
+    edges = machine.sink.of("edges")
+    assert [(name, op) for name, op, _ in edges] == [("alpha", "definition")]
+    assert [(t.uri, t.line) for t in edges[0][2]] == [(OPEN, 1)]
+    assert machine.sink.of("failure")[-1] == ("definition", 1, False)

@@ -84,7 +84,7 @@ def build(root: Path) -> Installed:
     # checkout on PYTHONPATH, where an editable install's lsp_backoff.egg-info would make pip
     # believe lsp-backoff is already installed in the fresh venv and skip the wheel.
     env = Installed(venv, home, dist).env()
-    done = subprocess.run(build, capture_output=True, text=True, cwd=root, env=env, timeout=600)
+    done = subprocess.run(build, capture_output=True, text=True, cwd=root, env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     wheels = sorted(dist.glob("*.whl"))
     assert len(wheels) == 1 and len(list(dist.glob("*.tar.gz"))) == 1, list(dist.iterdir())
@@ -98,7 +98,7 @@ def build(root: Path) -> Installed:
         text=True,
         cwd=home,
         env=env,
-        timeout=600,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     listed = subprocess.run([*pip[:-1], "show", "lsp-backoff"], capture_output=True, env=env)

@@ -21,8 +21,9 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from harness import Doc, Session, count, server_cmd
 
-# The first test also waits for the build and the install (a minute or two on a busy machine).
-pytestmark = pytest.mark.timeout(600)
+# The first test also waits for the build and the install (a minute or two on a busy machine;
+# installed_env.py gives each 300 s), and the enrich test gives enrich 300 s.
+pytestmark = pytest.mark.timeout(900)
 VERSION = re.search(r'__version__ = "([^"]+)"', (REPO / "lsp_backoff" / "__init__.py").read_text())
 
 
@@ -143,7 +144,9 @@ def graph(installed: Installed, *args: str) -> list[dict]:
 
 
 @pytest.mark.real_server
-def test_enrich_examples_then_the_graph_commands(installed: Installed, tmp_path: Path) -> None:
+async def test_enrich_examples_then_the_graph_commands(
+    installed: Installed, tmp_path: Path
+) -> None:
     server = basedpyright()
     if server is None:
         if os.environ.get("CI") == "true":
@@ -169,8 +172,45 @@ def test_enrich_examples_then_the_graph_commands(installed: Installed, tmp_path:
     assert stats["symbols"] == summary["symbols"]
     assert stats["edges"] == sum(1 for row in edges if row["kind"] == "edge")
 
+    # basedpyright on examples/ fails nothing: seed a failure (a server that fails `bad*`)
+    # in the same database, so that reset has something to forget.
+    seeded = Doc(workspace / "seeded.py", "def bad_seed(): pass\n")
+    await fail_once(installed, Path(db), workspace, seeded, "bad_seed")
+    (failed,) = graph(installed, "stats", "--db", db, "--json")
+    assert (failed["error"], failed["backoff"], failed["skipped"]) == (0, 1, 0), failed
+    key = f"{seeded.uri}#0:4:bad_seed"
+    assert orphan_state(installed, db, key) == "backoff"
+
     done = installed.run(installed.cli, "reset", "--db", db)
     assert done.returncode == 0, done.stderr
     (after,) = graph(installed, "stats", "--db", db, "--json")
     assert (after["error"], after["backoff"], after["skipped"]) == (0, 0, 0)
     assert after["edges"] == stats["edges"]  # reset forgets failures, not what was learnt
+    # The seeded symbol is an orphan ready to be asked again, no longer backing off.
+    assert orphan_state(installed, db, key) == "ready"
+
+
+def orphan_state(installed: Installed, db: str, key: str) -> str:
+    """The state `orphans` gives the symbol's definition (it must be listed)."""
+    rows = graph(installed, "orphans", "--db", db, "--operation", "definition", "--json")
+    (row,) = [row for row in rows if row["symbol"] == key]
+    return str(row["state"])
+
+
+async def fail_once(installed: Installed, db: Path, root: Path, doc: Doc, name: str) -> None:
+    """One session through the installed proxy whose server fails `name`'s definition."""
+    proc = await asyncio.create_subprocess_exec(
+        installed.cli, "--db", str(db), "--backoff-base", "60", "--",
+        *server_cmd("always_fails"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=installed.home, env=installed.env(),
+    )  # fmt: skip
+    session = Session(proc)
+    try:
+        await session.initialize(root)
+        session.open(doc.uri, doc.text)
+        assert "error" in await session.ask(doc.uri, doc.pos(name))
+        await session.flush()
+        assert await session.shutdown() == 0
+    finally:
+        await session.close()

@@ -23,11 +23,13 @@ SAMPLES = REPO / "tests" / "samples"
 EDITORS = REPO / "editors"
 VENV_BIN = Path(sys.executable).parent
 
-#: Keep in step with PYRIGHT_VERSION in scripts/install-tools.sh.
+#: Keep in step with PYRIGHT_VERSION in scripts/install-tools.sh (tests/real/test_pins.py checks
+#: both, and the installed one).
 PYRIGHT_VERSION = "1.1.414"
 PYRIGHT_LANGSERVER = REPO / ".tools" / "node_modules" / "pyright" / "langserver.index.js"
 
-#: Keep in step with scripts/install-tools.sh (both are checked against the installed ones).
+#: Keep in step with scripts/install-tools.sh (tests/real/test_pins.py checks both and the
+#: installed ones).
 TYPESCRIPT_LANGUAGE_SERVER_VERSION = "6.0.2"
 TYPESCRIPT_VERSION = "5.9.3"
 TYPESCRIPT_LANGSERVER = (
@@ -71,26 +73,36 @@ def find_tool(name: str) -> str:
     return found
 
 
+#: How long `SERVER --version` may take (a Rust binary answers in milliseconds when idle): twice
+#: the 30 s that once ran out on a loaded machine, and well inside the test's own 120 s.
+VERSION_TIMEOUT = 60
+
+
 def wheel_server(name: str) -> str:
     """A server shipped as a binary in a PyPI wheel (pyrefly, ty, zuban) that runs here.
 
-    Missing: the usual skip, a failure under CI=true (the ``servers`` extra installs it; every
-    platform CI runs on has a wheel). Installed but not running (``--version`` fails, e.g. a
-    binary this machine cannot execute): skipped with its own words, under CI=true too, since
-    no install step can fix that.
+    Missing, or installed but not running (``--version`` fails or hangs, e.g. a binary this
+    machine cannot execute): the usual skip with its own words, a failure under CI=true — the
+    ``servers`` extra installs it and every platform CI runs on has a wheel, so a server that
+    does not run there is a broken set-up, not a reason to go green.
     """
     path = find_tool(name)
     try:
         done = subprocess.run(
-            [path, "--version"], capture_output=True, timeout=30, check=False, text=True
+            [path, "--version"],
+            capture_output=True,
+            timeout=VERSION_TIMEOUT,
+            check=False,
+            text=True,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"{name} is installed ({path}) but does not run here: {exc}")
+        missing(name, f"is installed ({path}) but does not run here: {exc}")
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        pytest.skip(
-            f"{name} is installed ({path}) but does not run here: "
-            f"`{name} --version` exited {done.returncode}: {said[0]}"
+        missing(
+            name,
+            f"is installed ({path}) but does not run here: "
+            f"`{name} --version` exited {done.returncode}: {said[0]}",
         )
     return path
 

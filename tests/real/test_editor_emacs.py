@@ -39,6 +39,7 @@ def emacs_with_eglot() -> str:
     return emacs
 
 
+@pytest.mark.timeout(210)  # the editor run is given 150 s and reports why it hung
 def test_emacs_eglot_through_the_proxy(tmp_path: Path) -> None:
     emacs = emacs_with_eglot()
     project = tmp_path / "examples"

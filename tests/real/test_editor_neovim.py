@@ -53,6 +53,7 @@ def lsp_log(tmp: Path) -> str:
     return f"lsp.log:\n{log.read_text()[-4000:]}" if log.exists() else "(no lsp.log)"
 
 
+@pytest.mark.timeout(210)  # the editor run is given 150 s and reports why it hung
 def test_neovim_through_the_proxy(tmp_path: Path) -> None:
     results = run_nvim(tmp_path)
     assert results["cmd"] == ["lsp-backoff", "--", "basedpyright-langserver", "--stdio"]

@@ -118,13 +118,14 @@ def run_enrich(tmp: Path, sample: Path, server: list[str]) -> tuple[int, dict[st
     env = clean_env(tmp)
     env["PYTHONPATH"] = str(REPO)  # the checkout, not whatever the venv points at
     done = subprocess.run(
-        argv, cwd=ws, env=env, capture_output=True, text=True, timeout=600, check=False
+        argv, cwd=ws, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     lines = done.stdout.strip().splitlines()
     summary = json.loads(lines[-1]) if lines else {}
     return done.returncode, summary, done.stderr[-3000:]
 
 
+@pytest.mark.timeout(360)  # run_enrich gives the run 300 s
 @pytest.mark.parametrize("name", list(SERVERS))
 def test_enrich_leaves_no_orphans_and_one_key_per_identifier(name: str, tmp_path: Path) -> None:
     sample, command, prepare = SERVERS[name]

@@ -24,26 +24,20 @@ What jedi-language-server really does (0.47 on jedi 0.20, observed on examples/)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from lspwire import CLIENT_CAPABILITIES, LspClient
-from pairing import Pair, start_pair, text_position
+from pairing import Pair, text_position
 from python_cases import (
     APP,
     BASE,
     EXAMPLES,
-    FILES,
-    ask_then_assert_graph_has_edges,
-    assert_failure_answered_by_proxy,
     assert_placeholder_once_confirmed,
     assert_tracked_answers,
-    assert_untouched,
     at,
-    diagnosed,
 )
+from python_checks import PythonPairChecks
 from realtools import clean_env, find_tool, proxy_command
 
 pytestmark = [pytest.mark.real_server, pytest.mark.asyncio(loop_scope="module")]
@@ -52,68 +46,49 @@ pytestmark = [pytest.mark.real_server, pytest.mark.asyncio(loop_scope="module")]
 BACKOFF_BASE = 0.5
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def pair(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
-    server = [find_tool("jedi-language-server")]
-    tmp: Path = tmp_path_factory.mktemp("jedi")
-    started = await start_pair(
-        server,
-        root=EXAMPLES,
-        tmp=tmp,
-        files=FILES,
-        language_id="python",
-        ready=diagnosed,
-        proxy_args=("--backoff-base", str(BACKOFF_BASE)),
-    )
-    yield started
-    codes = await started.close()
-    assert list(codes) == [0, 0], f"exit codes (direct, proxied) = {codes}; {started.log_tail()}"
+class TestJedi(PythonPairChecks):
+    diagnoses_the_import = False  # it reports syntax errors only
+    failing_at = (500, 3)  # a line past the end: an error, not an empty answer
+    failing_code = -32603
+    failing_says = "not in a valid range"
 
+    @staticmethod
+    def command() -> list[str]:
+        return [find_tool("jedi-language-server")]
 
-async def test_tracked_requests_answer_exactly_as_direct(pair: Pair) -> None:
-    await assert_tracked_answers(pair, "jedi")
-    unsupported = await pair.same("textDocument/prepareCallHierarchy", at(BASE, "def area", 1, 4))
-    assert unsupported.error is not None and unsupported.error["code"] == -32601
-
-
-async def test_hover_completion_symbols_diagnostics_untouched(pair: Pair) -> None:
-    await assert_untouched(pair)
-    assert pair.proxied.server_requests == pair.direct.server_requests == []
-
-
-async def test_graph_holds_the_edges(pair: Pair) -> None:
-    await ask_then_assert_graph_has_edges(pair)
-
-
-async def test_empty_answer_becomes_a_placeholder_only_when_confirmed(pair: Pair) -> None:
-    await assert_placeholder_once_confirmed(pair, BACKOFF_BASE)
-
-
-async def test_line_past_the_end_fails_then_is_answered_by_the_proxy(pair: Pair) -> None:
-    params = text_position(APP.as_uri(), {"line": 500, "character": 3})
-    error = await assert_failure_answered_by_proxy(pair, params)
-    assert error["code"] == -32603 and "not in a valid range" in error["message"], error
-
-
-async def test_request_jedi_never_answers_times_out_in_the_proxy(tmp_path: Path) -> None:
-    """Its own short-timeout proxy: the shared pair keeps the default so slow answers pass."""
-    env = clean_env(tmp_path)
-    db, log = tmp_path / "graph.db", tmp_path / "proxy.log"
-    cmd = proxy_command(db, log, [find_tool("jedi-language-server")], "--timeout", "1")
-    client = await LspClient.start(cmd, cwd=EXAMPLES, env=env, name="proxied")
-    try:
-        await client.initialize(EXAMPLES, capabilities=CLIENT_CAPABILITIES)
-        client.did_open(APP, "python")
-        params = text_position(APP.as_uri(), {"line": -1, "character": 0})
-        first = await client.request("textDocument/definition", params)
-        assert first.error is not None, first.raw
-        assert first.error["code"] == -32803
-        assert first.error["message"] == (
-            "lsp-backoff: textDocument/definition timed out after 1 s"
+    async def test_tracked_requests_answer_exactly_as_direct(self, pair: Pair) -> None:
+        await assert_tracked_answers(pair, "jedi")
+        unsupported = await pair.same(
+            "textDocument/prepareCallHierarchy", at(BASE, "def area", 1, 4)
         )
-        second = await client.request("textDocument/definition", params)
-        assert second.msg == {"jsonrpc": "2.0", "id": second.msg["id"], "result": None}
-        stats = (await client.request("lspBackoff/stats")).result
-        assert (stats["timeouts"], stats["failures"], stats["short_circuited"]) == (1, 1, 1)
-    finally:
-        assert await client.close() == 0, log.read_text()
+        assert unsupported.error is not None and unsupported.error["code"] == -32601
+
+    async def test_hover_completion_symbols_diagnostics_untouched(self, pair: Pair) -> None:
+        await super().test_hover_completion_symbols_diagnostics_untouched(pair)
+        assert pair.proxied.server_requests == pair.direct.server_requests == []
+
+    async def test_empty_answer_becomes_a_placeholder_only_when_confirmed(self, pair: Pair) -> None:
+        await assert_placeholder_once_confirmed(pair, BACKOFF_BASE)
+
+    async def test_request_jedi_never_answers_times_out_in_the_proxy(self, tmp_path: Path) -> None:
+        """Its own short-timeout proxy: the shared pair keeps the default so slow answers pass."""
+        env = clean_env(tmp_path)
+        db, log = tmp_path / "graph.db", tmp_path / "proxy.log"
+        cmd = proxy_command(db, log, [find_tool("jedi-language-server")], "--timeout", "1")
+        client = await LspClient.start(cmd, cwd=EXAMPLES, env=env, name="proxied")
+        try:
+            await client.initialize(EXAMPLES, capabilities=CLIENT_CAPABILITIES)
+            client.did_open(APP, "python")
+            params = text_position(APP.as_uri(), {"line": -1, "character": 0})
+            first = await client.request("textDocument/definition", params)
+            assert first.error is not None, first.raw
+            assert first.error["code"] == -32803
+            assert first.error["message"] == (
+                "lsp-backoff: textDocument/definition timed out after 1 s"
+            )
+            second = await client.request("textDocument/definition", params)
+            assert second.msg == {"jsonrpc": "2.0", "id": second.msg["id"], "result": None}
+            stats = (await client.request("lspBackoff/stats")).result
+            assert (stats["timeouts"], stats["failures"], stats["short_circuited"]) == (1, 1, 1)
+        finally:
+            assert await client.close() == 0, log.read_text()

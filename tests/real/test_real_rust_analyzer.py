@@ -135,6 +135,7 @@ async def test_fake_rust_analyzer_loading_then_ready(fake: Session) -> None:
     await after_ready(fake)
 
 
+@pytest.mark.timeout(240)  # after_ready waits up to 180 s for quiescent
 async def test_real_rust_analyzer(tmp_path: Path) -> None:
     real = working_rust_analyzer()
     if real is None:

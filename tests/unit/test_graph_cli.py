@@ -126,13 +126,32 @@ def test_stats_json_and_table(db: str, capsys: pytest.CaptureFixture[str]) -> No
     assert lines[-1].split() == ["total", "2", "1", "0", "1", "1", "1"]
 
 
+def orphan_states(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> dict[tuple[object, object], object]:
+    argv = ["orphans", "--db", db, "--json", "--operation", "references"]
+    assert run([*argv, "--operation", "implementation"]) == 0
+    return {(r["name"], r["operation"]): r["state"] for r in json_lines(capsys.readouterr().out)}
+
+
 def test_reset_then_orphans_again(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # bar's references: skipped for good (not listed); foo's implementation: backing off.
+    assert orphan_states(db, capsys) == {
+        ("foo", "implementation"): "backoff",
+        ("bar", "implementation"): "ready",  # never asked
+    }
     assert run(["reset", "--db", db, "--uri", "file:///elsewhere.py"]) == 0
     assert "0 symbol/operation pairs" in capsys.readouterr().out
     assert run(["reset", "--db", db]) == 0
     assert "2 symbol/operation pairs" in capsys.readouterr().out
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM failures").fetchone() == (0,)
+    # Both are orphans to be asked again; bar's error placeholder went with its failure state.
+    assert orphan_states(db, capsys) == {
+        ("foo", "implementation"): "ready",
+        ("bar", "implementation"): "ready",
+        ("bar", "references"): "ready",
+    }
 
 
 def test_database_from_the_environment(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
+
+from fakes import FakeSink as Sink
 
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, Read, ToClient, ToServer
 from lsp_backoff.proxy.config import ProxyConfig
@@ -15,7 +16,7 @@ from lsp_backoff.proxy.reads import GONE, Loaded
 from lsp_backoff.proxy.routing import Router
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
-from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.model import Target
 
 CONFIG = ProxyConfig(no_db=True)
 URI = "file:///ws/a.py"
@@ -28,51 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Sink:
-    """Records what the router asks the store to write."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, Any]] = []
-        self.details: list[tuple[str, str]] = []
-
-    def put_document(self, uri: str, version: str) -> None:
-        self.rows.append(("document", uri))
-
-    def put_symbols(self, symbols: list[SymbolRef], source: str) -> None:
-        self.rows.extend(("symbol", (s.name, source)) for s in symbols)
-
-    def put_edges(
-        self, symbol: SymbolRef, operation: str, targets: Callable[[], list[Target]]
-    ) -> None:
-        self.rows.append(("edges", (symbol.name, operation, targets())))
-
-    def put_placeholder(
-        self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
-    ) -> None:
-        self.rows.append((kind, (symbol.name, operation)))
-        self.details.append((operation, detail))
-
-    def put_failure(self, state: FailureState) -> None:
-        self.rows.append(("failure", (state.operation, state.failures, state.skipped)))
-
-    def clear_failure(self, symbol: str, operation: str) -> None:
-        self.rows.append(("cleared", operation))
-
-    def withdraw_placeholder(
-        self, symbol: str, operation: str, kind: str, detail_prefix: str
-    ) -> None:
-        self.rows.append(("withdrawn", (operation, kind, detail_prefix)))
-
-    def rearm(self, uri: str, names: object, operations: object) -> None:
-        pass  # the name rule across files: tests/watch/test_mentions.py
-
-    def forget_document(self, uri: str) -> None:
-        self.rows.append(("forgotten", uri))
-
-    def of(self, kind: str) -> list[Any]:
-        return [row for k, row in self.rows if k == kind]
 
 
 def make(max_retries: int = 7) -> tuple[Router, Sink, Clock]:
@@ -293,7 +249,8 @@ def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> No
     router, _, _ = make()
     head = b'{"jsonrpc":"2.0","id":%s,"method":"%s","params":'
     assert router.client_head(head % (b"7", b"custom/upload"))
-    assert router.requests.get(7).method  # type: ignore[union-attr] == "custom/upload"  # still failed if the server dies
+    entry = router.requests.get(7)  # streamed, and still in the request table …
+    assert entry is not None and entry.method == "custom/upload"
     assert not router.client_head(head % (b"8", b"textDocument/definition"))
     assert not router.client_head(head % (b"9", b"textDocument/documentSymbol"))
     assert not router.client_head(b'{"jsonrpc":"2.0","method":"textDocument/didOpen"')
@@ -304,6 +261,15 @@ def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> No
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')
     router.timed_out(10)
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')  # to be dropped
+
+
+def test_a_streamed_request_is_failed_when_the_server_dies() -> None:
+    router, _, _ = make()
+    assert router.client_head(b'{"jsonrpc":"2.0","id":7,"method":"custom/upload","params":')
+    # … so when the server exits before answering, the client gets an error for it.
+    answers = [body(a) for a in router.server_exited(1) if isinstance(a, ToClient)]
+    assert [a["id"] for a in answers] == [7], answers
+    assert answers[0]["error"]["code"] == -32803  # RequestFailed (LSP 3.17)
 
 
 def test_method_not_found_is_not_backed_off_but_noted_in_the_graph() -> None:

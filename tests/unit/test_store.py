@@ -428,11 +428,26 @@ def test_every_put_reaches_the_writer_whatever_the_interleaving(store: GraphStor
 
 
 def test_a_put_landing_as_the_writer_falls_asleep_still_wakes_it(db: Path) -> None:
-    """The interleaving behind a lost wake-up, forced: the put decides while the queue still
-    holds an earlier write, and appends only once the writer has committed that write and
-    gone back to sleep on an empty queue."""
+    """The interleaving behind a lost wake-up, forced by events (never pauses): the put
+    decides while the writer is busy with an earlier write, and appends only once the writer
+    has committed that write and gone back to sleep on an empty queue."""
     store = GraphStore(db)
-    done = threading.Event()
+    busy = threading.Event()  # the writer holds the first write (its group-commit pause)
+    release = threading.Event()  # … until the second put has decided
+    asleep = threading.Event()  # the writer went to sleep after committing the first write
+
+    class Pause(threading.Event):  # the writer's group-commit pause (_urgent)
+        def wait(self, timeout: float | None = None) -> bool:
+            if not release.is_set():
+                busy.set()
+                release.wait(10)
+            return super().wait(timeout)
+
+    class Wake(threading.Event):  # what the writer sleeps on when the queue is empty
+        def wait(self, timeout: float | None = None) -> bool:
+            if store._done >= 1:
+                asleep.set()
+            return super().wait(timeout)
 
     class SlowQueue(collections.deque):  # type: ignore[type-arg]
         slow = False
@@ -440,19 +455,22 @@ def test_a_put_landing_as_the_writer_falls_asleep_still_wakes_it(db: Path) -> No
         def append(self, item: object) -> None:
             if self.slow:
                 self.slow = False
-                with store._lock:  # the earlier write is committed …
-                    store._lock.wait_for(lambda: store._done >= 1, timeout=5)
-                done.wait(0.05)  # … and the writer is back waiting for more
+                release.set()  # the put has decided: let the writer commit and sleep
+                assert asleep.wait(timeout=10), "the writer never went back to sleep"
             super().append(item)
 
     queue = SlowQueue()
     store._queue = queue
+    store._urgent = Pause()
+    store._wake = Wake()
     store.start()
     try:
         store.put_symbols([sym(1)], "request")
+        assert busy.wait(timeout=10), "the writer never took the first write"
         queue.slow = True
         store.put_symbols([sym(2)], "request")
         assert store.flush(timeout=5)
     finally:
+        release.set()
         store.close()
     assert count(db, "symbols") == 2

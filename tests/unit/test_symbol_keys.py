@@ -8,9 +8,10 @@ must first be read off the loop) all land on ``uri#line:character:identifier``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from fakes import FakeSink as Sink
 
 from lsp_backoff.proxy.actions import Read
 from lsp_backoff.proxy.config import ProxyConfig
@@ -21,7 +22,6 @@ from lsp_backoff.proxy.reads import NOTHING
 from lsp_backoff.proxy.routing import Router
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
-from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
 CPP = "file:///ws/arena.cc"
 CPP_TEXT = """\
@@ -40,44 +40,16 @@ export class Ky {
 """
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.symbols: list[tuple[SymbolRef, str]] = []
-        self.edges: list[tuple[str, str]] = []
-        self.placeholders: list[tuple[str, str, str]] = []
+def keys_of(sink: Sink, source: str | None = None) -> set[str]:
+    return {s.key for s, src in sink.symbols if source is None or src == source}
 
-    def put_document(self, uri: str, version: str) -> None:
-        pass
 
-    def put_symbols(self, symbols: list[SymbolRef], source: str) -> None:
-        self.symbols.extend((s, source) for s in symbols)
+def edges(sink: Sink) -> list[tuple[str, str]]:
+    return [(symbol.key, operation) for symbol, operation, _ in sink.edges]
 
-    def put_edges(
-        self, symbol: SymbolRef, operation: str, targets: Callable[[], list[Target]]
-    ) -> None:
-        self.edges.append((symbol.key, operation))
 
-    def put_placeholder(
-        self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
-    ) -> None:
-        self.placeholders.append((symbol.key, operation, detail))
-
-    def put_failure(self, state: FailureState) -> None:
-        pass
-
-    def clear_failure(self, symbol: str, operation: str) -> None:
-        pass
-
-    def withdraw_placeholder(
-        self, symbol: str, operation: str, kind: str, detail_prefix: str
-    ) -> None:
-        pass
-
-    def rearm(self, uri: str, names: object, operations: object) -> None:
-        pass  # the name rule across files: tests/watch/test_mentions.py
-
-    def keys(self, source: str | None = None) -> set[str]:
-        return {s.key for s, src in self.symbols if source is None or src == source}
+def placeholders(sink: Sink) -> list[tuple[str, str, str]]:
+    return [(symbol.key, operation, detail) for symbol, operation, _, detail in sink.placeholders]
 
 
 def framed(message: dict[str, Any]) -> Frame:
@@ -157,11 +129,11 @@ def test_call_items_are_keyed_by_the_text_not_the_display_name() -> None:
             position(it["uri"], line, middle),
             [it],
         )
-        assert (key, "incoming_calls") in sink.edges, (key, sink.edges)
-    keys = sink.keys()
+        assert (key, "incoming_calls") in edges(sink), (key, edges(sink))
+    keys = keys_of(sink)
     assert keys == {key for _, key in cases}, keys
     # prepare at the declaration answers with its own item: no "calls live elsewhere" pointer
-    assert not [p for p in sink.placeholders if p[2].startswith("item:")], sink.placeholders
+    assert not [p for p in placeholders(sink) if p[2].startswith("item:")], placeholders(sink)
 
 
 def test_prepare_at_a_usage_points_at_the_items_text_key() -> None:
@@ -169,7 +141,7 @@ def test_prepare_at_a_usage_points_at_the_items_text_key() -> None:
     usage = position(TS, 1, 60)  # this.#fetch() inside #retry
     assert TS_TEXT.splitlines()[1][58:64] == "#fetch"
     ask(router, 1, "textDocument/prepareCallHierarchy", usage, [item(TS, "Ky.#fetch", 2, 2, 8)])
-    details = {(op, detail) for _, op, detail in sink.placeholders}
+    details = {(op, detail) for _, op, detail in placeholders(sink)}
     assert ("incoming_calls", f"item: {TS}#2:2:#fetch") in details, details
 
 
@@ -193,7 +165,7 @@ def test_document_symbols_use_selection_range_and_language_rules() -> None:
     ask(router, 1, "textDocument/documentSymbol", {"textDocument": {"uri": CPP}}, cpp_symbols)
     ts_symbols = [sym("Ky", 5, 0, 13, 15, sym("#retry", 6, 1, 8, 14))]
     ask(router, 2, "textDocument/documentSymbol", {"textDocument": {"uri": TS}}, ts_symbols)
-    assert sink.keys("document_symbol") == {
+    assert keys_of(sink, "document_symbol") == {
         f"{CPP}#0:10:leveldb",
         f"{CPP}#1:13:Allocate",
         f"{CPP}#2:7:~Block",
@@ -218,11 +190,11 @@ def test_workspace_symbols_of_unread_files_are_keyed_once_read(tmp_path: Path) -
     )
     router.from_server(framed({"jsonrpc": "2.0", "id": 7, "result": entries}))
     router.drain()
-    assert sink.keys() == {f"{CPP}#1:13:Allocate"}  # the open document at once
+    assert keys_of(sink) == {f"{CPP}#1:13:Allocate"}  # the open document at once
     assert router.wanted_reads() == [Read(disk_uri)]  # the other after an off-loop read
     router.loaded(disk_uri, router.reads.read(disk_uri))
     router.drain()
-    assert sink.keys("workspace_symbol") == {f"{CPP}#1:13:Allocate", f"{disk_uri}#1:7:~Block"}
+    assert keys_of(sink, "workspace_symbol") == {f"{CPP}#1:13:Allocate", f"{disk_uri}#1:7:~Block"}
 
 
 def test_unknown_language_and_unreadable_file_fall_back_to_the_position_alone() -> None:
@@ -240,7 +212,7 @@ def test_unknown_language_and_unreadable_file_fall_back_to_the_position_alone() 
     )
     router.drain()
     # No text: tracked by position (the key a request there gets too), never by the name.
-    assert (f"{missing}#4:6", "outgoing_calls") in sink.edges, sink.edges
+    assert (f"{missing}#4:6", "outgoing_calls") in edges(sink), edges(sink)
 
 
 def test_items_in_files_not_in_memory_are_keyed_once_every_file_is_read(tmp_path: Path) -> None:
@@ -258,10 +230,10 @@ def test_items_in_files_not_in_memory_are_keyed_once_every_file_is_read(tmp_path
     ask(router, 1, "textDocument/prepareCallHierarchy", usage, items)
     assert sorted(r.uri for r in router.wanted_reads()) == sorted([first.as_uri(), second.as_uri()])
     router.loaded(first.as_uri(), router.reads.read(first.as_uri()))
-    assert not [p for p in sink.placeholders if p[2].startswith("item:")]  # not before both
+    assert not [p for p in placeholders(sink) if p[2].startswith("item:")]  # not both
     router.from_client(framed({"jsonrpc": "2.0", "id": 2, "method": "textDocument/definition",
                                "params": position(TS, 0, 1)}))  # fmt: skip
     router.loaded(second.as_uri(), router.reads.read(second.as_uri()))
-    details = {(op, detail) for _, op, detail in sink.placeholders}
+    details = {(op, detail) for _, op, detail in placeholders(sink)}
     assert ("incoming_calls", f"item: {first.as_uri()}#1:2:fetch") in details, details
     assert router.wanted_reads() == []  # nothing sent round again

@@ -4,10 +4,10 @@ forward a tracked request; once when an answer is recorded, for the text it was 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fakes import FakeSink as Sink
 
 from lsp_backoff.proxy.actions import Arm, ToServer
 from lsp_backoff.proxy.config import ProxyConfig
@@ -18,47 +18,9 @@ from lsp_backoff.proxy.routing import Router
 from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
-from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
 URI = "file:///ws/a.py"
 TEXT = "def bad_fn(): pass\ngood = bad_fn()\n" * 500
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.documents: list[str] = []
-        self.edges: list[str | None] = []
-        self.failures: list[str | None] = []
-
-    def put_document(self, uri: str, version: str) -> None:
-        self.documents.append(version)
-
-    def put_symbols(self, symbols: list[SymbolRef], source: str) -> None:
-        pass
-
-    def put_edges(
-        self, symbol: SymbolRef, operation: str, targets: Callable[[], list[Target]]
-    ) -> None:
-        self.edges.append(symbol.version)
-
-    def put_placeholder(
-        self, symbol: SymbolRef, operation: str, kind: str, detail: str = ""
-    ) -> None:
-        pass
-
-    def put_failure(self, state: FailureState) -> None:
-        self.failures.append(state.version)
-
-    def clear_failure(self, symbol: str, operation: str) -> None:
-        pass
-
-    def withdraw_placeholder(
-        self, symbol: str, operation: str, kind: str, detail_prefix: str
-    ) -> None:
-        pass
-
-    def rearm(self, uri: str, names: object, operations: object) -> None:
-        pass  # the name rule across files: tests/watch/test_mentions.py
 
 
 def framed(message: dict[str, Any]) -> Frame:
@@ -126,14 +88,16 @@ def test_keystrokes_and_a_tracked_request_hash_nothing_the_answer_hashes_once(
     req = definition(1)
     assert router.from_client(req) == [ToServer(req.raw), Arm(1)]  # drains the edits
     assert len(hashed) == 1
-    assert sink.documents == [content_hash(TEXT)]  # told at didOpen, not per keystroke
+    # told at didOpen, not per keystroke
+    assert [v for _, v in sink.documents] == [content_hash(TEXT)]
     asked = docs.text(URI)
     assert asked is not None
     loc = {"uri": URI, "range": span(0, 4, 10)}
     router.from_server(framed({"jsonrpc": "2.0", "id": 1, "result": [loc]}))
     router.drain()
-    assert hashed[1:] == [content_hash(asked)] and sink.edges == [content_hash(asked)]
-    assert sink.documents[-1] == content_hash(asked)
+    assert hashed[1:] == [content_hash(asked)]
+    assert [s.version for s, _, _ in sink.edges] == [content_hash(asked)]
+    assert [v for _, v in sink.documents][-1] == content_hash(asked)
     assert docs.known_version(URI) == content_hash(asked)  # kept for the next recording
 
 
@@ -150,7 +114,7 @@ def test_an_answer_after_more_edits_is_recorded_for_the_text_it_was_asked_about(
     error = {"code": -32603, "message": "internal"}
     router.from_server(framed({"jsonrpc": "2.0", "id": 1, "error": error}))
     router.drain()
-    assert sink.failures == [content_hash(asked)]
+    assert [s.version for s in sink.failures] == [content_hash(asked)]
     assert content_hash(asked) != content_hash(docs.text(URI) or "")
     # The failure state is dropped at the next request: its text is not the current one.
     req = definition(2)

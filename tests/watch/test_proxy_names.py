@@ -15,9 +15,9 @@ from typing import Any
 import pytest_asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from harness import PY, Doc, Session, db_edges, proxy_cmd
+from harness import Doc, Session, db_edges
+from watch_helpers import grep_editor
 
-SERVER = Path(__file__).parent / "servers" / "grep_server.py"
 REFS, IMPL, DEF = (
     "textDocument/references",
     "textDocument/implementation",
@@ -43,22 +43,8 @@ EDITED = "from shapes import unused\n\n\ndef main():\n    return unused()\n"
 
 @pytest_asyncio.fixture
 async def editor(tmp_path: Path) -> AsyncIterator[tuple[Session, Path, Doc, Doc]]:
-    ws = tmp_path / "ws"
-    shapes, app = Doc(ws / "shapes.py", SHAPES), Doc(ws / "app.py", APP)
-    db = tmp_path / "graph.db"
-    server = [PY, str(SERVER), "--log", str(tmp_path / "log.jsonl")]
-    session = await Session.start(proxy_cmd(server, "--db", str(db)))
-    try:
-        await session.initialize(ws)
-        # The server has loaded once its progress ends: empty answers are definitive then.
-        await session.wait_for(
-            lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "end"
-        )
-        session.open(shapes.uri, shapes.text)
-        session.open(app.uri, app.text)
-        yield session, db, shapes, app
-    finally:
-        await session.close()
+    async with grep_editor(tmp_path, SHAPES, APP, loaded=True) as opened:
+        yield opened
 
 
 def rows(db: Path, name: str) -> dict[str, set[str]]:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest_asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from harness import PY, Doc, Session, db_edges, proxy_cmd
+from harness import Doc, Session, db_edges
+from watch_helpers import grep_editor
 
-SERVER = Path(__file__).parent / "servers" / "grep_server.py"
 REFS = "textDocument/references"
 
 SHAPES = "def area(s):\n    return 0\n\n\ndef unused():\n    return 1\n"
@@ -23,18 +23,8 @@ APP = "from shapes import area\n\n\ndef main():\n    return area(2)\n"
 
 @pytest_asyncio.fixture
 async def editor(tmp_path: Path) -> AsyncIterator[tuple[Session, Path, Doc, Doc]]:
-    ws = tmp_path / "ws"
-    shapes, app = Doc(ws / "shapes.py", SHAPES), Doc(ws / "app.py", APP)
-    db = tmp_path / "graph.db"
-    server = [PY, str(SERVER), "--log", str(tmp_path / "log.jsonl")]
-    session = await Session.start(proxy_cmd(server, "--db", str(db)))
-    try:
-        await session.initialize(ws)
-        session.open(shapes.uri, shapes.text)
-        session.open(app.uri, app.text)
-        yield session, db, shapes, app
-    finally:
-        await session.close()
+    async with grep_editor(tmp_path, SHAPES, APP, loaded=False) as opened:
+        yield opened
 
 
 def rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:

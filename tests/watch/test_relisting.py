@@ -8,7 +8,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from lsp_backoff.proxy.enrich import watch
 from lsp_backoff.proxy.enrich.watch import Observed, resolve, stat_of
 from lsp_backoff.proxy.enrich.watch_changes import Batch
 from lsp_backoff.proxy.enrich.watch_plan import Planner
@@ -24,7 +28,9 @@ def aged(path: Path, text: str, age_ns: int) -> None:
     os.utime(path, ns=(then, then))
 
 
-def test_an_overflow_reads_only_files_whose_stat_changed(tmp_path: Path) -> None:
+def test_an_overflow_reads_only_files_whose_stat_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     names = ("a", "b", "c", "d")
     files = {name: tmp_path / f"{name}.py" for name in names}
     for name, path in files.items():
@@ -36,7 +42,12 @@ def test_an_overflow_reads_only_files_whose_stat_changed(tmp_path: Path) -> None
 
     aged(files["a"], "a = 100\n", HOUR_NS - 10**9)  # new size and time
     aged(files["b"], "b = 2\n", HOUR_NS - 2 * 10**9)  # same size, new time
-    files["d"].touch()  # a moment ago: its stat is not to be trusted
+    # d was written a moment ago: its stat is not to be trusted. The clock the listing reads is
+    # held just inside that moment, however long this machine takes to get there.
+    now = time.time_ns()
+    os.utime(files["d"], ns=(now, now))
+    clock = SimpleNamespace(time_ns=lambda: now + watch.RACY_NS - 1)
+    monkeypatch.setattr(watch, "time", clock)
     (tmp_path / "e.py").write_text("e = 1\n")  # created
     # c is untouched: not read, not reported.
     observed = resolve(tmp_path, OVERFLOW, set(files.values()), stats=planner.stats())

@@ -73,12 +73,12 @@ def test_each_step_ends_in_the_graph_a_fresh_enrich_records(tmp_path: Path) -> N
     process = Watching(ws, db, server)
     try:
         process.settled(0)
-        expected = fresh(ws, tmp_path, "start", server)
+        expected = fresh(ws, tmp_path, "start", server, timeout=600)
         assert graph(db) == expected, difference(graph(db), expected)
         for number, (name, step) in enumerate(steps, start=1):
             step()
             process.settled(number)
-            expected = fresh(ws, tmp_path, str(number), server)
+            expected = fresh(ws, tmp_path, str(number), server, timeout=600)
             watched = graph(db)
             assert watched == expected, f"{name}:\n{difference(watched, expected)}"
     finally:

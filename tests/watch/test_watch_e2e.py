@@ -58,6 +58,11 @@ def reference(tmp: Path) -> list[str]:
     return grep_server(tmp / "fresh.jsonl")
 
 
+# Each test waits for the watcher to settle (BOUND, 180 s each) and for fresh enrich runs
+# (120 s each) several times: the whole test gets 600 s, any one wait fails first.
+pytestmark = pytest.mark.timeout(600)
+
+
 def test_each_edit_ends_in_the_graph_a_fresh_enrich_records(
     watching: tuple[Watching, Path], tmp_path: Path
 ) -> None:

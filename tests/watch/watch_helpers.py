@@ -8,6 +8,7 @@ for a fixed time. Not a conftest.py: see tests/enrich/enrich_helpers.py for why.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,11 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from harness import PY, Doc, Session, proxy_cmd, running  # noqa: E402
+
 GREP_SERVER = Path(__file__).parent / "servers" / "grep_server.py"
 #: Seconds: a bound on settling on a loaded machine, not an expectation.
 BOUND = 180.0
@@ -128,16 +132,21 @@ def graph(db: Path) -> list[tuple[Any, ...]]:
 
 
 def fresh(
-    ws: Path, tmp: Path, step: str, server: Sequence[str], options: Sequence[str] = ()
+    ws: Path,
+    tmp: Path,
+    step: str,
+    server: Sequence[str],
+    options: Sequence[str] = (),
+    timeout: float = 120,
 ) -> list[tuple[Any, ...]]:
-    """The graph a fresh `enrich` of `ws` records into an empty database."""
+    """The graph a fresh `enrich` of `ws` records into an empty database (within `timeout`)."""
     db = tmp / f"fresh-{step}.db"
     # Its log (message bodies too) stays with the test's files: a graph that differs is
     # explained by what the server was told and said.
     log = ("--log-file", str(tmp / f"fresh-{step}.log"), "--log-level", "debug", "--log-messages")
     done = subprocess.run(
         command(ws, db, server, *log, *options),
-        capture_output=True, text=True, cwd=ROOT, env=env(), timeout=600, check=False,
+        capture_output=True, text=True, cwd=ROOT, env=env(), timeout=timeout, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return graph(db)
@@ -166,3 +175,24 @@ def difference(watched: list[Any], expected: list[Any]) -> str:
     lines = [f"only watched: {row}" for row in sorted(a - b)]
     lines += [f"only fresh:   {row}" for row in sorted(b - a)]
     return "\n".join(lines[:40])
+
+
+@contextlib.asynccontextmanager
+async def grep_editor(
+    tmp: Path, shapes_text: str, app_text: str, *, loaded: bool
+) -> AsyncIterator[tuple[Session, Path, Doc, Doc]]:
+    """An editor's session through a real proxy (database `tmp/graph.db`) in front of the
+    cross-file test server, with `ws/shapes.py` and `ws/app.py` open; `loaded`: first wait
+    for the server's loading progress to end (empty answers are definitive after it)."""
+    ws = tmp / "ws"
+    shapes, app = Doc(ws / "shapes.py", shapes_text), Doc(ws / "app.py", app_text)
+    db = tmp / "graph.db"
+    server = [PY, str(GREP_SERVER), "--log", str(tmp / "log.jsonl")]
+    async with running(proxy_cmd(server, "--db", str(db)), ws) as session:
+        if loaded:
+            await session.wait_for(
+                lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "end"
+            )
+        session.open(shapes.uri, shapes.text)
+        session.open(app.uri, app.text)
+        yield session, db, shapes, app
