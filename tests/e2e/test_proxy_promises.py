@@ -225,11 +225,16 @@ async def test_the_negotiated_utf8_encoding_keys_symbols_and_applies_edits(
         keys = {key for (key,) in conn.execute("SELECT key FROM symbols")}
     finally:
         conn.close()
-    # Keys are in the negotiated units too: the identifier's start as a UTF-8 column.
+    # The graph's unit is UTF-16 whatever the session negotiated (issue 27): the identifier
+    # found with UTF-8 columns, its start stored in UTF-16 code units.
+    def utf16(name: str, in_text: str) -> int:
+        return len(in_text.split(name)[0].encode("utf-16-le")) // 2
+
+    assert column("bad_one", text) != utf16("bad_one", text)  # the line tells them apart
     assert keys == {
-        f"{doc.uri}#0:{column('bad_one', text)}:bad_one",
-        f"{doc.uri}#0:{column('bad_two', text)}:bad_two",
-        f"{doc.uri}#0:{column('bad_new', edited)}:bad_new",
+        f"{doc.uri}#0:{utf16('bad_one', text)}:bad_one",
+        f"{doc.uri}#0:{utf16('bad_two', text)}:bad_two",
+        f"{doc.uri}#0:{utf16('bad_new', edited)}:bad_new",
     }, keys
 
 
