@@ -21,7 +21,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at
+from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at, span_within
 from lsp_backoff.proxy.text import Text, edited
 from lsp_backoff.proxy.text import to_index as _to_index
 
@@ -79,6 +79,18 @@ def _hinted(text: str, idx: int, hint: str, rules: Rules) -> int:
             return found
         found = text.find(short, found + 1)
     return idx
+
+
+def _range_end(text: str, line: int, until: tuple[int, int] | None, encoding: str) -> int | None:
+    """Where a range ending at ``until`` ends on ``line`` (whose text is ``text``), as an index:
+    the line's end when the range goes on past it; None without a range."""
+    if until is None:
+        return None
+    if until[0] > line:
+        return len(text)
+    if until[0] < line:
+        return None  # a range ending before it starts: no range at all
+    return _to_index(text, until[1], encoding)
 
 
 def _to_units(prefix: str, encoding: str) -> int:
@@ -251,7 +263,14 @@ class Documents:
         if isinstance(language_id, str):
             self._languages[uri] = language_id
 
-    def identifier_at(self, uri: str, line: int, character: int, hint: str = "") -> Identifier:
+    def identifier_at(
+        self,
+        uri: str,
+        line: int,
+        character: int,
+        hint: str = "",
+        until: tuple[int, int] | None = None,
+    ) -> Identifier:
         """The identifier containing the position, else the one ending exactly at it, else
         ``Identifier(line, character, "")`` with the position as given (tracked by position).
 
@@ -259,6 +278,10 @@ class Documents:
         name for a symbol whose position may be a whole declaration's start (SymbolInformation):
         its last part (after ``::`` or ``.``), found on the line at or after the position,
         moves the position there first. The name itself is never the identity: the text is.
+        ``until`` is the end (line, character) of a server's range for the name (a
+        selectionRange starting at the position): the identifier is then the one containing
+        the position, else the first one inside the range (``*args``, ``"slot"``: the name
+        after the punctuation), never one ending at the position.
         """
         doc = self._lookup(uri)
         text = None if doc is None else doc.line(line)
@@ -268,17 +291,26 @@ class Documents:
         rules = rules_for(self._languages.get(uri), uri)
         if hint:
             idx = _hinted(text, idx, hint, rules)
-        span = span_at(text, idx, rules)
+        stop = _range_end(text, line, until, self._encoding)
+        if stop is not None and stop > idx:
+            span = span_within(text, idx, stop, rules)
+        else:
+            span = span_at(text, idx, rules)
         if span is None:
             return Identifier(line, character, "")
         start, end = span
         return Identifier(line, _to_units(text[:start], self._encoding), text[start:end])
 
     def symbol_at(
-        self, uri: str, line: int, character: int, hint: str = ""
+        self,
+        uri: str,
+        line: int,
+        character: int,
+        hint: str = "",
+        until: tuple[int, int] | None = None,
     ) -> tuple[str, Identifier]:
         """(symbol_key, identifier) for a position (see identifier_at)."""
-        ident = self.identifier_at(uri, line, character, hint)
+        ident = self.identifier_at(uri, line, character, hint, until)
         return symbol_key(uri, ident.line, ident.character, ident.name), ident
 
     def _lookup(self, uri: str) -> Text | None:
