@@ -177,15 +177,19 @@ def _locations(answer: Any) -> list[Target]:
     return found
 
 
+#: What ``ask`` returns for a request that got no answer (an error, a timeout, a death).
+_FAILED: Any = object()
+
 Submit = Callable[[str, Callable[[LspConnection], Any]], "asyncio.Future[Any]"]
 
 
 @dataclass
 class ModuleCounts:
-    sites: int = 0
-    definitions: int = 0
-    modules: int = 0
-    references: int = 0
+    sites: int = 0  # module names found in import statements
+    definitions: int = 0  # asked: one per distinct import
+    requests: int = 0  # definitions and references asked
+    modules: int = 0  # module symbols recorded
+    references: int = 0  # their references edges
 
 
 async def fill_modules(
@@ -218,12 +222,12 @@ async def fill_modules(
         try:
             return await submit(site.uri, work)
         except Exception:  # an error answer, a timeout, a death: no module learnt from it
-            return None
+            return _FAILED
 
     asked_at: dict[str, Site] = {}
     answers = await asyncio.gather(*(ask(site, "definition") for site in first.values()))
     counts.definitions = len(answers)
-    complete = all(answer is not None for answer in answers)
+    complete = all(answer is not _FAILED for answer in answers)
     for site, answer in zip(first.values(), answers, strict=True):
         module = _is_module_start(answer, prefix)
         if module is not None:
@@ -231,9 +235,10 @@ async def fill_modules(
     by_uri = {path.as_uri(): path for path in texts}
     modules = [(uri, site) for uri, site in asked_at.items() if uri in by_uri]
     answers = await asyncio.gather(*(ask(site, "references") for _, site in modules))
+    counts.requests = counts.definitions + len(modules)
     for (uri, site), answer in zip(modules, answers, strict=True):
-        if answer is None:
-            continue  # failed: no module symbol rather than a false "none"
+        if answer is _FAILED:
+            continue  # no module symbol rather than a false "none"
         path = by_uri.pop(uri)
         found = [*_locations(answer), Target(site.uri, site.line, site.character)]
         importers = list(dict.fromkeys(found))

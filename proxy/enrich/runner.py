@@ -91,7 +91,7 @@ class Runner:
         self.files = 0
         self.symbols = 0
         self.symbol_errors = 0
-        self.modules = 0
+        self.modules: dict[str, int] = {}  # --modules: symbols recorded, requests asked
         self.proxy_stats: dict[str, int] = {}
         self.stop = asyncio.Event()
         # One core for every server: one tracker, one writer, one set of counters (pool.py).
@@ -216,7 +216,7 @@ class Runner:
         counts = await fill_modules(
             self.options.workspace, files, _read_text, self.submit, self.core.outcomes.sink
         )
-        self.modules = counts.modules
+        self.modules = {"symbols": counts.modules, "requests": counts.requests}
 
     async def _outline(self, path: Path, connection: LspConnection) -> bool:
         """documentSymbol of one open file; False when the run is stopping (nothing sent)."""
@@ -298,7 +298,7 @@ class Runner:
                 interrupted=interrupted,
             )
             if self.modules:
-                summary["modules"] = self.modules  # module symbols recorded (modules.py)
+                summary["modules"] = self.modules  # modules.py: symbols recorded, requests
             if watch is not None:
                 summary["watch"] = watch.stats()
         finally:

@@ -29,7 +29,8 @@ FILES = {
         "\n"
         "print(f(), a.f(), pkg.a.f(), g(), alias.f())\n"
     ),
-    "main.py": "from pkg import a\nfrom pkg.b import g\n",
+    # An import no server resolves: its definition is empty, not a failure.
+    "main.py": "from pkg import a\nfrom pkg.b import g\nimport surely_not_installed_21\n",
 }
 
 
@@ -59,7 +60,7 @@ def test_a_module_symbol_has_its_importers_as_references(tmp_path: Path, server:
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["completed"] is True and summary["missing"] == 0, summary
-    assert summary["modules"] == len(FILES), summary
+    assert summary["modules"]["symbols"] == len(FILES), summary
 
     conn = queries.connect(db)
     try:
