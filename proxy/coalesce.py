@@ -15,6 +15,13 @@ operations, 2 servers, was identical to another, in flight or not).
 Across sessions a follower would hang on another server's pipe, death, timeout, cancel and
 readiness (which decides whether an empty answer is definitive), and may need a document open
 that its own server has not opened.
+
+A request with a ``partialResultToken`` is never coalesced, either way (issue 25): its answer
+is streamed as ``$/progress`` under its own token, to its own client, before a final ``[]``
+(LSP 3.17 "Partial Result Progress"). A follower would get that ``[]`` and none of the pieces,
+which went under the leader's token; re-sending each piece under a follower's token would
+re-encode every progress on the forwarding path. Two requests with different tokens differ in
+their params anyway; a token used twice breaks the spec's one-token-one-request rule.
 """
 
 from __future__ import annotations
@@ -45,6 +52,12 @@ def key_of(method: str, symbol: SymbolRef, operation: str, params: Any, text: Ha
     for the content asked about, unhashed: equal only for the very same text (see
     ``Documents.version_later``)."""
     return (method, symbol.key, operation, text, _sorted.encode(params))
+
+
+def may_coalesce(params: Any) -> bool:
+    """May this tracked request follow, or lead, an identical one? Not when its result is
+    streamed to its client under a partialResultToken (see above)."""
+    return not (isinstance(params, dict) and "partialResultToken" in params)
 
 
 def with_id(body: bytes, msg_id: int | str) -> bytes:

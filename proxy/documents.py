@@ -4,10 +4,12 @@ Keeps the text of open documents (didOpen, didChange full and incremental, didSa
 a bounded LRU cache of unopened ``file://`` documents read from disk, so the proxy can name
 the identifier at a request position: its key is the URI plus the identifier's start and text, so
 every position inside one identifier gives the same key. Positions follow the negotiated
-``PositionEncodingKind`` (lsp-3.17 ``types/position.md``); lines end at ``\\n``, ``\\r\\n`` or
-``\\r`` (``types/textDocuments.md``). Memory only: files are read by the read gate
+``PositionEncodingKind`` (lsp-3.17 ``types/position.md``), keys the graph's one unit (UTF-16,
+proxy/units.py); lines end at ``\\n``, ``\\r\\n`` or ``\\r`` (``types/textDocuments.md``).
+Memory only: files are read by the read gate
 (proxy/reads.py) in a worker and handed in with ``loaded``; nothing here touches the disk, and
-nothing raises for bad client input (the proxy only loses a symbol's name).
+nothing raises for bad client input (the proxy only loses a symbol's name). A cached disk text
+keys nothing asked after the gate last checked its file (``needs_read``, ``distrust_disk``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cachetools import LRUCache
 from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at, span_within
 from lsp_backoff.proxy.text import Text, edited
 from lsp_backoff.proxy.text import to_index as _to_index
+from lsp_backoff.proxy.units import GRAPH_UNIT, to_graph
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 #: Qualifiers in servers' symbol names (Foo::bar, pkg.mod.name): see identifier_at's hint.
@@ -59,7 +62,8 @@ class VersionLater:
 
 @dataclass(frozen=True, slots=True)
 class Identifier:
-    """An identifier's start position (in the session encoding) and text; name "" when none."""
+    """An identifier's start position and text; name "" when none. The position is in the
+    graph's unit (proxy.units: UTF-16), whatever the session negotiated."""
 
     line: int
     character: int
@@ -121,6 +125,10 @@ class Documents:
         self._disk_cache_size = disk_cache_size
         self._disk: LRUCache[str, Text] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._missing: LRUCache[str, float] = LRUCache(maxsize=max(disk_cache_size, 1))
+        # A cached text keys nothing asked after its file's last check (proxy/reads.py): the
+        # questions are counted, and each cached text notes the count its check ended at.
+        self._questions = 0
+        self._checked: LRUCache[str, int] = LRUCache(maxsize=max(disk_cache_size, 1))
         self._clock = clock
         # languageId per document (didOpen); bounded: only the rules depend on it.
         self._languages: LRUCache[str, str] = LRUCache(maxsize=10_000)
@@ -145,7 +153,7 @@ class Documents:
         state whose hash differs from the text's at the next request — the same verdict,
         reached without the read.
         """
-        needs_read = self.needs_read(uri)
+        needs_read = self._unknown(uri)
         before = None if needs_read else self.text(uri)
         self._open[uri] = Text(text)
         if needs_read:
@@ -203,21 +211,40 @@ class Documents:
         return None if doc is None else doc.known_version
 
     def needs_read(self, uri: str) -> bool:
-        """True when knowing this document's text would mean reading its file now: neither
-        open nor cached, a ``file://`` URI, not found missing a moment ago."""
+        """True when keying from this document's text needs its file read or checked first: a
+        ``file://`` URI, not open, and cached but not checked since the last question
+        (``distrust_disk``), or neither cached nor found missing a moment ago."""
+        if uri in self._disk and uri not in self._open:
+            return self._checked.get(uri) != self._questions
+        return self._unknown(uri)
+
+    def _unknown(self, uri: str) -> bool:
+        """Neither open nor cached: knowing the text means reading the file."""
         if uri in self._open or uri in self._disk or uri[:5].lower() != "file:":
             return False
         return self._missing.get(uri, 0.0) <= self._clock()
 
+    def distrust_disk(self) -> None:
+        """A question keyed from texts has arrived (a tracked request, a symbol list): no cached
+        disk text keys it before its file has been checked again (proxy/reads.py)."""
+        self._questions += 1
+
+    def checked(self, uri: str) -> None:
+        """The read gate found the file still holding the cached text: it keys again."""
+        if uri in self._disk:
+            self._checked[uri] = self._questions
+
     def loaded(self, uri: str, text: str | None, version: str | None = None) -> None:
         """What the read gate found, handed back on the event loop: cached (``version``: its
         content hash when the reader computed it), or remembered missing for a moment (so
-        deciding the requests that waited for it reads nothing)."""
+        deciding the requests that waited for it reads nothing) and any cached text dropped."""
         if text is None:
+            self._disk.pop(uri, None)
             self._missing[uri] = self._clock() + self.MISSING_SECONDS
         else:
             self._missing.pop(uri, None)
             self._cache(uri, Text(text, version))  # version: hashed by the reader, off the loop
+            self._checked[uri] = self._questions
 
     def close(self, uri: str) -> None:
         """didClose: forget the open text; the disk (cached or read later) serves from now on."""
@@ -273,6 +300,9 @@ class Documents:
     ) -> Identifier:
         """The identifier containing the position, else the one ending exactly at it, else
         ``Identifier(line, character, "")`` with the position as given (tracked by position).
+        The identifier's start is in the graph's unit (proxy/units.py), so sessions on
+        different encodings key one identifier alike; a position is converted only when its
+        line is known.
 
         Identifiers follow the document's language (proxy.identifiers). ``hint`` is a server's
         name for a symbol whose position may be a whole declaration's start (SymbolInformation):
@@ -285,7 +315,7 @@ class Documents:
         """
         doc = self._lookup(uri)
         text = None if doc is None else doc.line(line)
-        if text is None:
+        if text is None:  # unknown text: the position as given (in the session's unit)
             return Identifier(line, character, "")
         idx = _to_index(text, character, self._encoding)
         rules = rules_for(self._languages.get(uri), uri)
@@ -297,9 +327,9 @@ class Documents:
         else:
             span = span_at(text, idx, rules)
         if span is None:
-            return Identifier(line, character, "")
+            return Identifier(line, to_graph(text, character, self._encoding), "")
         start, end = span
-        return Identifier(line, _to_units(text[:start], self._encoding), text[start:end])
+        return Identifier(line, _to_units(text[:start], GRAPH_UNIT), text[start:end])
 
     def symbol_at(
         self,

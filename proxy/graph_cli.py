@@ -2,7 +2,8 @@
 
 ``add_commands`` registers the subcommands on the lead's argparse subparsers; each handler takes
 the parsed namespace and returns the exit code. ``--json`` prints one JSON object per line, as the
-rows come; otherwise an aligned table. Positions are 0-based, as in LSP. A missing, foreign or
+rows come; otherwise an aligned table. Positions are 0-based lines and UTF-16 code units: the
+graph's one unit (proxy/units.py), whatever each recording client negotiated. A missing, foreign or
 older-schema database is one line on stderr and exit status 2: only ``migrate`` (and the proxy)
 upgrade a file.
 """
@@ -33,7 +34,12 @@ def add_commands(subparsers: Any) -> None:
         "current directory)"
     )
 
-    edges = subparsers.add_parser("edges", help="list current edges and placeholders")
+    edges = subparsers.add_parser(
+        "edges",
+        help="list current edges and placeholders",
+        description="Current edges and placeholders. Positions: 0-based lines, characters in "
+        "UTF-16 code units (the graph's one unit, whatever each client negotiated).",
+    )
     edges.add_argument("--symbol", metavar="KEY", help="only this symbol key")
     edges.add_argument("--operation", choices=OPERATIONS, help="only this operation")
     edges.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -43,7 +49,8 @@ def add_commands(subparsers: Any) -> None:
     orphans = subparsers.add_parser(
         "orphans",
         help="symbols still lacking data",
-        description="Symbols that lack current data for an operation (skipped ones excluded).",
+        description="Symbols that lack current data for an operation (skipped ones excluded). "
+        "Positions: 0-based lines, characters in UTF-16 code units (the graph's one unit).",
     )
     orphans.add_argument(
         "--operation",

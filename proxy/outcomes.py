@@ -7,6 +7,7 @@ here waits on the database.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from lsp_backoff.proxy.recording import (
     targets,
 )
 from lsp_backoff.proxy.text import Text
+from lsp_backoff.proxy.units import GRAPH_UNIT, targets_in_graph_unit
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
 
@@ -115,8 +117,12 @@ class Outcomes:
         self.note_version(symbol.document, symbol.version)
         if not is_empty(result):
             self.tracker.record_success(symbol.key, symbol.document, operation)
-            # Extracting targets from a large answer is left to the store's writer thread.
-            self.sink.put_edges(symbol, operation, lambda: targets(operation, result))
+            if docs is None or docs.encoding == GRAPH_UNIT:
+                # Extracting targets from a large answer is left to the store's writer thread.
+                self.sink.put_edges(symbol, operation, lambda: targets(operation, result))
+            else:
+                found = targets(operation, result)
+                self._edges_in_graph_unit(symbol, operation, found, docs, later)
             if operation == PREPARE_CALLS:
                 for follower in _FOLLOWS_PREPARE:
                     # An item exists after all: the calls are to be asked, not inferred.
@@ -140,6 +146,34 @@ class Outcomes:
             self.sink.put_symbols([symbol], "request")
             self.sink.put_failure(dataclasses.replace(state))
 
+    def _edges_in_graph_unit(
+        self,
+        symbol: SymbolRef,
+        operation: str,
+        found: list[Target],
+        docs: Documents,
+        later: Later | None,
+    ) -> None:
+        """Targets answered by a session on another unit than the graph's (proxy/units.py):
+        converted with their documents' texts, the files not in memory read first, off the
+        loop, all at once. A text still unknown after that (no file, too large, or evicted
+        from the cache meanwhile) keeps its targets as answered: exact on ASCII lines."""
+        unread = {t.uri for t in found if docs.needs_read(t.uri)} if later is not None else ()
+        if unread:
+            assert later is not None
+            waiting = [len(unread)]
+
+            def one_read() -> None:
+                waiting[0] -= 1
+                if waiting[0] == 0:  # once, and no second round of reads
+                    self._edges_in_graph_unit(symbol, operation, found, docs, None)
+
+            for uri in unread:
+                later(uri, one_read)
+            return
+        converted = targets_in_graph_unit(found, docs.line, docs.encoding)
+        self.sink.put_edges(symbol, operation, lambda: converted)
+
     def _placeholder(self, symbol: SymbolRef, operation: str, kind: str, detail: str) -> None:
         self.sink.put_placeholder(symbol, operation, kind, detail)
         if operation == PREPARE_CALLS:
@@ -155,11 +189,25 @@ class Outcomes:
         if not isinstance(items, list):
             return
         items = [item for item in items if isinstance(item, dict)]
-        for uri in {item_uri(item) for item in items}:
-            if uri is not None and docs.needs_read(uri):
-                if later is not None:  # decided once that file's text is known
-                    later(uri, lambda: self._calls_live_elsewhere(symbol, items, docs, later))
+        unread = {uri for uri in map(item_uri, items) if uri is not None and docs.needs_read(uri)}
+        if unread:
+            if later is None:
                 return
+            # Decided once every one of those files is read or checked — not asked again
+            # after each: a file checked first could need a check again by then, and again.
+            for uri in unread:
+                later(uri, functools.partial(self._item_read, symbol, items, docs, unread, uri))
+            return
+        self._item_keys(symbol, items, docs)
+
+    def _item_read(
+        self, symbol: SymbolRef, items: list[Any], docs: Documents, unread: set[str], uri: str
+    ) -> None:
+        unread.discard(uri)
+        if not unread:
+            self._item_keys(symbol, items, docs)
+
+    def _item_keys(self, symbol: SymbolRef, items: list[Any], docs: Documents) -> None:
         refs = (item_ref(docs, item, versioned=False) for item in items)
         keys = [ref.key for ref in refs if ref]
         if keys and symbol.key not in keys:

@@ -48,26 +48,28 @@ class Readiness:
         """Signalled readiness once, and not busy (for a request sent at mark ``since``)."""
         return self._signalled and not self.busy(since)
 
+    def progress(self, token: Any, value: Any) -> None:
+        """A ``$/progress`` with ``token`` and (decoded) ``value``."""
+        kind = value.get("kind") if isinstance(value, dict) else None
+        if not isinstance(token, int | str):
+            return  # not a ProgressToken (and maybe not hashable): nothing to learn
+        if token in self._client_tokens:
+            if kind == "end":
+                self._client_tokens.pop(token, None)
+            return
+        if kind == "begin":
+            self._clock += 1
+            self._open[token] = self._clock
+        elif kind == "end":
+            self._open.pop(token, None)
+            self._signalled = True
+
     def notification(self, method: str, message: dict[str, Any] | None) -> None:
         params = message.get("params") if message else None
         if not isinstance(params, dict):
             return
         if method == "$/progress":
-            value = params.get("value")
-            kind = value.get("kind") if isinstance(value, dict) else None
-            token = params.get("token")
-            if not isinstance(token, int | str):
-                return  # not a ProgressToken (and maybe not hashable): nothing to learn
-            if token in self._client_tokens:
-                if kind == "end":
-                    self._client_tokens.pop(token, None)
-                return
-            if kind == "begin":
-                self._clock += 1
-                self._open[token] = self._clock
-            elif kind == "end":
-                self._open.pop(token, None)
-                self._signalled = True
+            self.progress(params.get("token"), params.get("value"))
         elif method == "experimental/serverStatus":
             quiescent = params.get("quiescent")
             if isinstance(quiescent, bool):

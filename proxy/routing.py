@@ -16,17 +16,21 @@ from collections.abc import Callable
 from typing import Any
 
 from lsp_backoff.proxy import messages as msg
+from lsp_backoff.proxy import partials
 from lsp_backoff.proxy.actions import Action, Arm, Disarm, Flush, ToClient, ToServer
-from lsp_backoff.proxy.coalesce import key_of, with_id
+from lsp_backoff.proxy.coalesce import key_of, may_coalesce, with_id
 from lsp_backoff.proxy.core import STAT_KEYS, Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, encode
 from lsp_backoff.proxy.messages import Kind
+from lsp_backoff.proxy.notebooks import PREFIX as NOTEBOOK_EVENTS
+from lsp_backoff.proxy.notebooks import Notebooks
 from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, symbol_of
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
 from lsp_backoff.proxy.requests import Entry, RequestTable, State
-from lsp_backoff.proxy.sync import document_event
+from lsp_backoff.proxy.sync import disk_changed, document_event
+from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.failures import Verdict
 
 log = logging.getLogger("lsp_backoff.routing")
@@ -34,6 +38,8 @@ log = logging.getLogger("lsp_backoff.routing")
 FLUSH_METHOD = "lspBackoff/flush"
 STATS_METHOD = "lspBackoff/stats"
 _LOCAL_OR_INIT = (FLUSH_METHOD, STATS_METHOD, "initialize")
+#: Client notifications whose params keep the texts current (proxy/sync.py, proxy/notebooks.py).
+_DOCUMENT_EVENTS = ("textDocument/did", "workspace/didChangeWatchedFiles", NOTEBOOK_EVENTS)
 #: Responses the proxy reads besides tracked ones: symbol lists are recorded, and initialize
 #: says which position encoding the server uses.
 _READ_ANSWERS = (*SYMBOL_LISTS, "initialize")
@@ -53,9 +59,11 @@ class Router:
         self.outcomes = core.outcomes
         self.counters = core.counters
         self.documents = documents or Documents()
+        self.notebooks = Notebooks()
         self.readiness = Readiness()
         self.requests = RequestTable()
-        self.reads = ReadGate(self.documents)
+        self.reads = ReadGate(self.documents, changed=self._disk_changed)
+        self.partials = partials.Partials()
         self.timeout = timeout
         self.exit_requested = False
         self._log_messages = log_messages
@@ -87,6 +95,11 @@ class Router:
             # Symbol lists need their request's document at answer time: keep the bytes,
             # decode them only then.
             self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
+            if method in SYMBOL_LISTS:
+                self.documents.distrust_disk()  # keyed from files checked after this
+                if partials.MAY_HAVE_TOKEN in body:
+                    msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
+                    self.defer(lambda: self.partials.watch_request(msg_id, method, body))
             if method == "initialize":
                 self.defer(lambda: self._initialize_params(body))
             return None
@@ -110,9 +123,10 @@ class Router:
         params = decoded.get("params") if decoded else None
         entry = Entry(msg_id, method, operation=operation, params=params, frame=frame)
         uri = document_of(operation, params)
+        self.documents.distrust_disk()  # no key from a cached text older than this request
         if uri is not None and self.documents.needs_read(uri):
-            # Its key needs the file's text, read off the loop: this request waits, and
-            # only it; other traffic flows on meanwhile.
+            # Its key needs the file's text, read (or its cached text checked) off the loop:
+            # this request waits, and only it; other traffic flows on meanwhile.
             self.requests.hold(entry, uri)
             self.reads.want(uri)
             return self.wanted_reads()
@@ -137,8 +151,10 @@ class Router:
             self.requests.answered_here(entry.msg_id, entry.method)
             return [ToClient(encode(msg.result_response(entry.msg_id, None)))]
         entry.symbol, entry.version = symbol, version
-        key = key_of(entry.method, symbol, entry.operation, entry.params, version)
-        leader = self.requests.leader_for(key)
+        key = None
+        if may_coalesce(entry.params):  # (not a result streamed under a token: coalesce.py)
+            key = key_of(entry.method, symbol, entry.operation, entry.params, version)
+        leader = self.requests.leader_for(key) if key is not None else None
         if leader is not None:
             # The same question is with the server already: ask once, answer both (issue 12).
             self.counters["coalesced"] += 1
@@ -150,6 +166,10 @@ class Router:
             self.readiness.client_token(params["workDoneToken"])
         entry.sent_at = self.readiness.mark()
         self.requests.sent(entry, key)
+        token = partials.token_of(params)
+        if token is not None:  # its answer comes in pieces first (proxy/partials.py)
+            msg_id, method = entry.msg_id, entry.method
+            self.defer(lambda: self.partials.watch(token, msg_id, method))
         return [ToServer(raw), Arm(entry.msg_id)]
 
     def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
@@ -173,7 +193,11 @@ class Router:
             # Held: never sent, so the server must not see the cancel; answered once read.
             # A leader others wait on: the server goes on for them.
             return [] if entry.state is State.HELD or entry.followers else None
-        if method.startswith(("textDocument/did", "workspace/didChangeWatchedFiles")):
+        if method.startswith(NOTEBOOK_EVENTS):
+            body, notebooks = frame.body, self.notebooks
+            docs, outcomes = self.documents, self.outcomes
+            self.defer(lambda: notebooks.event(method, body, docs, outcomes))
+        elif method.startswith(_DOCUMENT_EVENTS):
             body = frame.body
             docs, outcomes, later = self.documents, self.outcomes, self.reads.want
             self.defer(lambda: document_event(method, body, docs, outcomes, later))
@@ -207,6 +231,8 @@ class Router:
             return True
         method = peek.method or ""
         if method in TRACKED or method in SYMBOL_LISTS or method in _LOCAL_OR_INIT:
+            return False
+        if method.startswith(_DOCUMENT_EVENTS):  # texts are kept from their params
             return False
         self.requests.forwarded(peek.id, method)
         return True
@@ -247,26 +273,38 @@ class Router:
                 request = msg.decode(entry.params) if entry.params is not None else None
                 uri = document_of("", request.get("params") if request else None)
                 if uri is not None and self.documents.needs_read(uri):
-                    # Its symbols are keyed from the file's text: recorded once it is read.
+                    # Its symbols are keyed from the file's text: recorded once it is read
+                    # (with the pieces streamed before this answer, none after).
+                    self.defer(lambda: self.partials.close(entry.msg_id))
                     self.reads.want(uri, lambda: self._other_response(entry, body))
                     return [ToClient(frame.raw), *self.reads.wanted()]
             if entry.method in _READ_ANSWERS:
                 self.defer(lambda: self._other_response(entry, body))
             return None
-        if peek.kind is Kind.NOTIFICATION and peek.method in (
-            "$/progress",
-            "experimental/serverStatus",
-        ):
+        if peek.kind is Kind.NOTIFICATION and peek.method == "$/progress":
+            self.defer(lambda: self._progress(body))
+        elif peek.kind is Kind.NOTIFICATION and peek.method == "experimental/serverStatus":
             method = peek.method
             self.defer(lambda: self.readiness.notification(method, msg.decode(body)))
         return None
+
+    def _progress(self, body: bytes) -> None:
+        """A ``$/progress``, already forwarded: a piece of a tracked answer, or readiness."""
+        report = self.partials.progress(body)
+        if report is not None:
+            self.readiness.progress(*report)
 
     def _record(self, entry: Entry, body: bytes) -> None:
         symbol = entry.recorded()
         assert symbol is not None and entry.operation is not None
         decoded = msg.decode(body)
+        stream = self.partials.finish(entry.msg_id)
+        if decoded is not None and stream is not None:
+            decoded = partials.answer(stream, decoded, cancelled=not entry.waited_for)
         if decoded is None:
-            return  # not JSON, or nested too deep to decode: forwarded, but nothing learnt
+            # Not JSON, nested too deep to decode, or a stream cut short (partials.answer):
+            # forwarded, but nothing learnt.
+            return
         self.outcomes.response(
             entry.method,
             symbol,
@@ -281,6 +319,9 @@ class Router:
 
     def _other_response(self, entry: Entry, body: bytes) -> None:
         decoded = msg.decode(body) or {}
+        stream = self.partials.finish(entry.msg_id)
+        if stream is not None:
+            decoded = partials.answer(stream, decoded, cancelled=entry.cancelled) or {}
         result = decoded.get("result")
         if entry.method == "initialize":
             caps = result.get("capabilities") if isinstance(result, dict) else None
@@ -293,6 +334,12 @@ class Router:
         self.outcomes.symbols(entry.method, params, result, self.documents, self.reads.want)
 
     # -- events from the session ---------------------------------------------------------
+    def _disk_changed(self, uri: str, before: Text, gone: bool) -> None:
+        """The read gate found an unopened file changed on disk, no watched-files event said
+        so: the same rules, before anything waiting for the read is keyed (see ``loaded``)."""
+        docs, outcomes = self.documents, self.outcomes
+        self.defer(lambda: disk_changed(uri, before, gone, docs, outcomes))
+
     def loaded(self, uri: str, found: Loaded) -> list[Action]:
         """The session read ``uri`` in a worker: run and decide what waited for it."""
         for then in self.reads.loaded(uri, found):
@@ -320,6 +367,7 @@ class Router:
         waiters = [entry, *(entry.followers or ())]
         for waiter in waiters:
             self.requests.answered_here(waiter.msg_id, waiter.method)
+        self.defer(lambda: self.partials.drop(msg_id))  # its late answer is dropped, unread
         self.counters["timeouts"] += 1
         reason = f"{entry.method} timed out after {self.timeout:g} s"
         if entry.waited_for:  # else every client gave up first: nothing to learn
@@ -338,6 +386,7 @@ class Router:
         """Fail every request in flight: nothing may hang on a dead server."""
         self.drain()
         self.reads.clear()  # the session is ending: nothing is recorded after it
+        self.partials.clear()
         actions: list[Action] = []
         for entry in self.requests.drop_all():
             if entry.state is State.HELD:  # never sent: nothing to learn from these

@@ -306,7 +306,7 @@ class Session:
                 case Read(uri):
                     # The read gate's read, in a worker: the relay's thread never touches
                     # a file; what needs the text waits for it, nothing else does.
-                    reading = self.loop.run_in_executor(None, self.router.reads.read, uri)
+                    reading = self.loop.run_in_executor(None, self.router.reads.reader(uri))
                     self._reads.add(reading)
                     reading.add_done_callback(functools.partial(self._read_done, uri))
                 case _:

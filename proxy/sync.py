@@ -7,7 +7,9 @@ a watched file reported Deleted leaves the graph (its symbols, rows, failure sta
 answers of other symbols pointing into it: ``Outcomes.forget_document``).
 A didOpen of a file the proxy has not read is not compared with the disk (no reads here): the
 content hash every failure state carries decides at the next request instead. Whatever needs a
-file's text asks the read gate (``later``) and runs once it has been read off the loop.
+file's text asks the read gate (``later``) and runs once it has been read off the loop. A
+cached text the gate finds changed on disk with no event (issue 28) follows the watched-file
+rules (``disk_changed``).
 
 Content hashes are computed only where something is compared or recorded (didOpen, didSave,
 didClose, a watched file read), never per keystroke: a didChange re-arms without hashing, and
@@ -149,6 +151,18 @@ def _apply(
         text = params.get("text")
         return docs.save(uri, text if isinstance(text, str) else None)
     return False
+
+
+def disk_changed(uri: str, before: Text, gone: bool, docs: Documents, outcomes: Outcomes) -> None:
+    """The read gate found the file of a cached, unopened text no longer holding it, with no
+    watched-files event (issue 28): the rules of workspace/didChangeWatchedFiles — a file
+    gone leaves the graph, a changed one is re-armed and told to the store and the name rule.
+    ``docs`` holds what was found already."""
+    if gone:
+        outcomes.forget_document(uri)
+        outcomes.mentioned(uri, before, None)
+    else:
+        changed(uri, docs, outcomes, before)
 
 
 def changed(uri: str, docs: Documents, outcomes: Outcomes, before: Text | None) -> None:

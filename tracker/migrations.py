@@ -7,7 +7,8 @@ read-only commands refuse an old file instead (``needs_migration``).
 
 Before version 2's SQL, ``repair_display_keys`` merges or removes the symbols that 0.1 keyed by
 a server's display name (a call hierarchy item's ``name``: ``Arena::Allocate``, ``Ky.#retry``),
-which no request could ever reach.
+which no request could ever reach. Before version 4's, ``unit_repair.repair_units`` brings the
+positions that provably came from a utf-8 or utf-32 session to UTF-16, the graph's one unit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lsp_backoff.tracker.errors import StoreError
+from lsp_backoff.tracker.unit_repair import repair_units
 
 logger = logging.getLogger("lsp_backoff.tracker.store")
 
@@ -192,5 +194,9 @@ def _repair_v1(conn: sqlite3.Connection) -> None:
     repair_display_keys(conn)
 
 
+def _repair_v3(conn: sqlite3.Connection) -> None:
+    repair_units(conn)
+
+
 #: Python that runs before a version's SQL when an existing file is migrated.
-_BEFORE: dict[int, Callable[[sqlite3.Connection], None]] = {2: _repair_v1}
+_BEFORE: dict[int, Callable[[sqlite3.Connection], None]] = {2: _repair_v1, 4: _repair_v3}

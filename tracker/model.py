@@ -35,7 +35,8 @@ class SymbolRef:
 
     ``key`` is the identity (see ``proxy.documents.symbol_key``); ``document`` is the URI it
     belongs to, which groups symbols for invalidation. ``version`` is the content hash of the
-    document when the symbol was seen (None when the content is unknown).
+    document when the symbol was seen (None when the content is unknown). ``line`` and
+    ``character`` (and the key's) count UTF-16 code units (tracker/positions.py).
     """
 
     key: str
@@ -49,7 +50,8 @@ class SymbolRef:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where an edge points: a location in some document."""
+    """Where an edge points: a location in some document (``character`` in UTF-16 code units,
+    the graph's one unit: tracker/positions.py)."""
 
     uri: str
     line: int

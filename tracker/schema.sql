@@ -308,7 +308,19 @@ LEFT JOIN document AS t ON t.id = e.document;
 CREATE INDEX symbol_by_name ON symbol (name);
 
 -- version: 4
--- Reserved for a change being made in parallel (the lead merges it here); empty until then.
+-- One position unit: every line/character in this file (symbol keys "#line:character:name",
+-- symbol.line/character, edge targets) counts UTF-16 code units, whatever position encoding the
+-- recording session negotiated (proxy/units.py converts). Lines of ASCII text are the same in
+-- every unit. On an existing file, tracker/unit_repair.py first converts the symbols (and their
+-- pairs' targets) whose key provably came from a utf-8 or utf-32 session; what it cannot prove
+-- is kept as recorded. `graph_info` says the unit to a reader of the SQL.
+
+CREATE TABLE graph_info (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+INSERT INTO graph_info (name, value) VALUES ('position_unit', 'utf-16');
 
 -- version: 5
 -- Listed symbols keyed at punctuation (issue 21). A documentSymbol selectionRange that starts

@@ -10,6 +10,7 @@ instead of poisoning a batch on the writer thread. The schema's triggers keep ``
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -91,9 +92,16 @@ def key_tail(key: str, document: str) -> str:
     return key
 
 
+#: Where a "URI#line:character[:name]" key's own part starts. Not simply at the first '#': a
+#: notebook cell's URI has a fragment (``vscode-notebook-cell:/w/a.ipynb#W0sZmlsZQ%3D%3D``).
+_KEY_TAIL = re.compile(r"#\d+:\d+(?::|$)")
+
+
 def split_key(key: str) -> tuple[str, str]:
-    """(document URI, stored key) as a key read back from the CLI splits: at the first '#'."""
-    at = key.find("#")
+    """(document URI, stored key) as a key read back from the CLI splits: at the '#' that
+    starts "#line:character", else at the first '#'."""
+    match = _KEY_TAIL.search(key, 1)
+    at = match.start() if match is not None else key.find("#")
     return (key[:at], key[at:]) if at > 0 else ("", key)
 
 

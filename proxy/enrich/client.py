@@ -31,6 +31,7 @@ from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.proxy.messages import TRANSIENT_CODES
 from lsp_backoff.proxy.operations import CALLS, LOCATE
 from lsp_backoff.proxy.session import ServerStartError, Session
+from lsp_backoff.proxy.units import GRAPH_UNIT
 
 from .files import language_id
 from .jsonrpc import Handler, JsonRpcClient, ResponseError
@@ -53,7 +54,9 @@ CAPABILITIES: dict[str, Any] = {
         "callHierarchy": {},
     },
     "window": {"workDoneProgress": True},
-    "general": {"positionEncodings": ["utf-16"]},
+    # The graph's own unit (proxy/units.py): the positions enrich asks at are the graph's, and
+    # every server must offer it.
+    "general": {"positionEncodings": [GRAPH_UNIT]},
 }
 
 #: documentSymbol askings per document while the server answers "content modified".

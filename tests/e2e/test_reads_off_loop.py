@@ -1,21 +1,21 @@
-"""No file is read on the relay's thread (issue 14 item 3), by construction: a proxy session in
-this process, in front of a real test server, goes through every flow that needs a file's text
-— a tracked request on an unopened file, a symbol list to record, didClose and didSave to
-compare, a burst of 500 watched-file changes — while every ``open`` of a workspace file
-records the thread it ran on."""
+"""No file is read or statted on the relay's thread (issue 14 item 3, issue 28), by
+construction: a proxy session in this process, in front of a real test server, goes through
+every flow that needs a file's text — a tracked request on an unopened file, again once it is
+cached (its file checked), a symbol list to record, didClose and didSave to compare, a burst of
+500 watched-file changes — while every way of opening, reading, statting or listing a file
+under the workspace (tests/file_spy.py) records the thread it ran on."""
 
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
-import os
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from file_spy import spy_on_files
 from harness import eventually
 
 from lsp_backoff.proxy.config import ProxyConfig
@@ -40,21 +40,12 @@ async def test_no_file_is_read_on_the_loop_thread(
     for path in watched:
         path.write_text(f"w{path.stem} = 1\n")
 
-    loop_thread = threading.current_thread()
-    reads: list[tuple[bool, str]] = []  # (on the loop's thread, path)
-    real_open = builtins.open
-
-    def spy(file: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(file, str | os.PathLike) and str(file).startswith(str(ws)):
-            reads.append((threading.current_thread() is loop_thread, str(file)))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", spy)
+    text = opened.read_text()  # the test's own read, before the spy
+    spy = spy_on_files(monkeypatch, ws)
     config = ProxyConfig(no_db=True, server=(sys.executable, str(SERVER)), timeout=20)
     proxy = ProxyConnection(config, ws, 30)
     await proxy.start()
     try:
-        text = opened.read_bytes().decode()
         proxy.open(opened, text)
         uri = opened.as_uri()
         proxy.notify(
@@ -70,6 +61,8 @@ async def test_no_file_is_read_on_the_loop_thread(
         # A file never opened: the request waits for the gate's read, in a worker.
         with pytest.raises(ResponseError):
             await proxy.locate("definition", unopened.as_uri(), 0, 2)
+        # Cached now: the next request on it waits for a check of its file, in a worker.
+        assert await proxy.locate("definition", unopened.as_uri(), 1, 2) is not None
         with pytest.raises(ResponseError):  # this server lists no symbols
             await proxy.document_symbols(listed.as_uri())
         proxy.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
@@ -79,19 +72,19 @@ async def test_no_file_is_read_on_the_loop_thread(
         # The session goes on while the burst is read: a request right behind it is answered.
         assert await proxy.locate("definition", uri, 1, 2) is not None
         stats = await proxy.stats()
-        assert stats["forwarded"] == 3 and stats["short_circuited"] == 1
+        assert stats["forwarded"] == 4 and stats["short_circuited"] == 1
 
         def all_read() -> bool:
-            seen = {path for _, path in reads}
+            seen = {path for _, kind, path in spy.calls if kind == "read"}
             return all(str(path) in seen for path in (*watched, opened, unopened, listed))
 
         await eventually(all_read, timeout=60)
         await asyncio.sleep(0)
     finally:
         await proxy.close()
-    assert reads, "the flows above read files: the spy must have seen them"
-    on_loop = [path for on, path in reads if on]
-    assert on_loop == []
+    # The flows above read and statted files: the spy must have seen both.
+    assert spy.kinds(unopened) == {"read", "stat"}
+    assert spy.on_loop() == [], spy.on_loop()[:5]
 
 
 async def test_flush_waits_for_answers_whose_recording_waits_for_a_read(
@@ -108,9 +101,9 @@ async def test_flush_waits_for_answers_whose_recording_waits_for_a_read(
     gate = threading.Event()
     real_read = ReadGate.read
 
-    def held_read(self: ReadGate, uri: str) -> Any:
+    def held_read(self: ReadGate, *args: Any) -> Any:
         gate.wait(60)
-        return real_read(self, uri)
+        return real_read(self, *args)
 
     monkeypatch.setattr(ReadGate, "read", held_read)
     server = Path(__file__).resolve().parents[1] / "enrich" / "servers" / "fails_on_bad.py"

@@ -60,8 +60,10 @@ def location(uri: str) -> types.Location:
     return types.Location(uri=uri, range=types.Range(start=start, end=start))
 
 
-def make_server(name: str) -> LanguageServer:
-    server = LanguageServer(name, "v1", protocol_cls=RecordingProtocol)
+def make_server(
+    name: str, protocol_cls: type[RecordingProtocol] = RecordingProtocol
+) -> LanguageServer:
+    server = LanguageServer(name, "v1", protocol_cls=protocol_cls)
 
     @server.feature("test/counts")
     def counts(_ls: LanguageServer, _params: Any) -> dict[str, Any]:

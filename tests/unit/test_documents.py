@@ -98,15 +98,18 @@ def test_non_ascii_line_in_every_encoding(
     encoding: str, w_start: int, w_end: int, h_end: int, emoji: int, width: int
 ) -> None:
     docs = docs_with("\n" + LINE, encoding)
+    # Asked in the session's units, answered in the graph's (UTF-16): one key per identifier.
     for c in range(h_end + 1):
         assert docs.identifier_at(URI, 1, c) == Identifier(1, 0, "héllo"), c
     for c in range(w_start, w_end + 1):
-        assert docs.identifier_at(URI, 1, c) == Identifier(1, w_start, "wörld"), c
-    assert docs.identifier_at(URI, 1, w_end + 50) == Identifier(1, w_start, "wörld")
-    # The emoji is no identifier; positions on it (even mid-character) are kept as given.
+        assert docs.identifier_at(URI, 1, c) == Identifier(1, 14, "wörld"), c
+    assert docs.identifier_at(URI, 1, w_end + 50) == Identifier(1, 14, "wörld")
+    # The emoji is no identifier: a position on it is kept, in UTF-16 units (9-10 there); one
+    # inside it in another unit snaps to its start (UTF-16 sessions are never converted).
     for c in range(emoji, emoji + width):
-        assert docs.identifier_at(URI, 1, c) == Identifier(1, c, "")
-    assert docs.identifier_at(URI, 1, w_start - 1) == Identifier(1, w_start - 1, "")
+        kept = c if encoding == "utf-16" else 9
+        assert docs.identifier_at(URI, 1, c) == Identifier(1, kept, ""), c
+    assert docs.identifier_at(URI, 1, w_start - 1) == Identifier(1, 13, "")
 
 
 @pytest.mark.parametrize(("encoding", "length"), [("utf-16", 4), ("utf-8", 6), ("utf-32", 3)])
@@ -117,13 +120,13 @@ def test_astral_character_inside_identifier(encoding: str, length: int) -> None:
         assert docs.identifier_at(URI, 0, c) == Identifier(0, 0, "a𠀀b"), c
     # a𠀀b is 4/6/3 units, " = " 3, 𠀀 2/4/1, " + " 3.
     yy = {"utf-16": 12, "utf-8": 16, "utf-32": 10}[encoding]
-    assert docs.identifier_at(URI, 0, yy + 1) == Identifier(0, yy, "yy")
+    assert docs.identifier_at(URI, 0, yy + 1) == Identifier(0, 12, "yy")  # keyed in UTF-16
 
 
 def test_cjk_identifier() -> None:
     docs = docs_with("变量 = 值", "utf-8")
     assert docs.identifier_at(URI, 0, 4) == Identifier(0, 0, "变量")  # inside 量's 3 bytes
-    assert docs.identifier_at(URI, 0, 9) == Identifier(0, 9, "值")
+    assert docs.identifier_at(URI, 0, 9) == Identifier(0, 5, "值")  # byte 9, UTF-16 unit 5
 
 
 def test_crlf_and_cr_line_ends() -> None:
@@ -150,7 +153,8 @@ def test_only_lsp_line_ends_split_lines() -> None:
 def test_encoding_is_settable_and_unknown_values_fall_back_to_utf16() -> None:
     docs = docs_with(LINE)
     docs.encoding = "utf-8"
-    assert docs.identifier_at(URI, 0, 17) == Identifier(0, 17, "wörld")
+    assert docs.identifier_at(URI, 0, 17) == Identifier(0, 14, "wörld")  # byte 17: unit 14
+    assert docs.identifier_at(URI, 0, 15) == Identifier(0, 12, "")  # byte 15: the ";"
     docs.encoding = "utf-7"
     assert docs.encoding == "utf-16"
     assert docs.identifier_at(URI, 0, 15) == Identifier(0, 14, "wörld")
@@ -317,6 +321,27 @@ def test_needs_read_only_for_file_uris_that_are_neither_open_nor_cached(tmp_path
     assert docs.needs_read(uri)
     docs.open(uri, "y = 2\n")
     assert not docs.needs_read(uri)
+
+
+def test_a_cached_text_keys_nothing_asked_after_its_last_check(tmp_path: Path) -> None:
+    """Issue 28: each question makes every cached disk text due for a check of its file."""
+    path = tmp_path / "a.py"
+    path.write_text("x = 1\n")
+    uri = path.as_uri()
+    docs = Documents()
+    docs.loaded(uri, read_file(uri))
+    assert not docs.needs_read(uri)  # just read: good for what was asked before
+    docs.distrust_disk()
+    assert docs.needs_read(uri) and docs.text(uri) == "x = 1\n"  # still in memory
+    docs.checked(uri)
+    assert not docs.needs_read(uri)
+    docs.distrust_disk()
+    docs.open(uri, "x = 1\n")
+    assert not docs.needs_read(uri)  # the open text is the content: no check
+    docs.close(uri)
+    assert docs.needs_read(uri)  # the disk serves again, once checked
+    docs.loaded(uri, None)  # found gone
+    assert docs.text(uri) is None and not docs.needs_read(uri)
 
 
 def test_a_file_found_missing_is_believed_missing_briefly(tmp_path: Path) -> None:

@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
+from file_spy import spy_on_files
+from still_timestamps import still_timestamps
 
+from lsp_backoff.proxy import reads
 from lsp_backoff.proxy.actions import Read
 from lsp_backoff.proxy.documents import Documents, Identifier, content_hash
-from lsp_backoff.proxy.reads import NOTHING, ReadGate, read_file
+from lsp_backoff.proxy.reads import GONE, NOTHING, RACY_NS, Loaded, ReadGate, check_file, read_file
 
 
 def test_documents_never_read_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Memory only, by construction: a file on disk is unknown until the gate hands it in."""
+    """Memory only, by construction: a file on disk is unknown until the gate hands it in,
+    and a cached one is trusted or not without a stat (every way of reading or statting a
+    file is watched: tests/file_spy.py)."""
     path = tmp_path / "m.py"
     path.write_text("x = 1\n")
     uri = path.as_uri()
-
-    def no_read(*args: object) -> None:
-        raise AssertionError("a file was read outside the gate's worker")
-
-    monkeypatch.setattr("builtins.open", no_read)
+    other = tmp_path / "n.py"
+    other.write_text("y = 1\n")
+    found = check_file(other.as_uri())
+    spy = spy_on_files(monkeypatch, tmp_path)
     docs = Documents()
     assert docs.text(uri) is None and docs.version(uri) is None and docs.line(uri, 0) is None
     assert docs.identifier_at(uri, 0, 0) == Identifier(0, 0, "")
     assert docs.open(uri, "x = 2\n") is False  # a file never read is not read now
     assert docs.text(uri) == "x = 2\n"
+    gate = ReadGate(docs)
+    gate.loaded(other.as_uri(), found)
+    docs.distrust_disk()
+    assert docs.needs_read(other.as_uri())  # a check is due: asked for, not made here
+    gate.want(other.as_uri())
+    assert gate.wanted() == [Read(other.as_uri())]
+    assert docs.identifier_at(other.as_uri(), 0, 0) == Identifier(0, 0, "y")
+    assert spy.calls == []
+    gate.reader(other.as_uri())()  # the worker's part: the spy sees it (and, the file
+    assert spy.kinds(other) == {"stat", "read"}  # written a moment ago, a read: see below)
 
 
 def test_the_gate_reads_each_file_once_at_a_time_and_runs_what_waited(tmp_path: Path) -> None:
@@ -123,3 +139,81 @@ def test_disk_cache_size_zero_disables_caching(tmp_path: Path) -> None:
     docs = Documents(disk_cache_size=0)
     docs.loaded(path.as_uri(), read_file(path.as_uri()))
     assert docs.text(path.as_uri()) is None
+
+
+# -- checks of a cached text against its file (issue 28) ------------------------------------
+
+
+def test_a_file_unchanged_since_long_before_its_read_is_checked_by_stat_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.py"
+    path.write_text("a = 1\n")
+    uri = path.as_uri()
+    # Read long after its last change: its stat vouches for it from then on.
+    monkeypatch.setattr(reads, "wall_ns", lambda: time.time_ns() + 10 * RACY_NS)
+    found = check_file(uri)
+    assert found.text == "a = 1\n" and found.stamp is not None and not found.stamp.racy
+    spy = spy_on_files(monkeypatch, tmp_path)
+    assert check_file(uri, found.stamp) == Loaded(None, None, found.stamp, same=True)
+    assert spy.kinds(path) == {"stat"}  # not opened
+    path.write_text("a = 22\n")
+    grown = check_file(uri, found.stamp)
+    assert grown.text == "a = 22\n" and grown.stamp != found.stamp
+    # Replaced by a rename, same size: another inode.
+    (tmp_path / "new").write_text("b = 22\n")
+    os.replace(tmp_path / "new", path)
+    assert grown.stamp is not None
+    assert check_file(uri, grown.stamp).text == "b = 22\n"
+    path.unlink()
+    assert check_file(uri, grown.stamp) == GONE
+    assert check_file(uri, None) == GONE and check_file("file:///a%00b") == NOTHING
+
+
+def test_a_file_replaced_twice_within_its_timestamp_granularity_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The racy case: same size, same inode, same times — only the content tells. A text read
+    within RACY_NS of its file's last change is compared by content at every check."""
+    still = still_timestamps(monkeypatch, RACY_NS // 2)
+    path = tmp_path / "b.py"
+    path.write_text("alpha = 1\n")
+    uri = path.as_uri()
+    docs = Documents()
+    seen: list[tuple[str, str | None, bool]] = []
+    gate = ReadGate(
+        docs, changed=lambda u, before, gone: seen.append((before.text, docs.text(u), gone))
+    )
+    gate.loaded(uri, gate.reader(uri)())
+    stamp = gate.reader(uri).args[1]  # what the next check compares with
+    assert stamp is not None and stamp.racy
+    for text in ("gamma = 1\n", "delta = 1\n"):
+        path.write_text(text)  # in place: the same inode
+        docs.distrust_disk()
+        assert docs.needs_read(uri)
+        found = gate.reader(uri)()
+        assert found.stamp == stamp  # stat alone says nothing changed …
+        gate.loaded(uri, found)
+        assert docs.text(uri) == text  # … the content did
+    assert seen == [("alpha = 1\n", "gamma = 1\n", False), ("gamma = 1\n", "delta = 1\n", False)]
+    # Read again well after its last change, the same content: its stat vouches from now on.
+    monkeypatch.setattr(reads, "wall_ns", lambda: still + 10 * RACY_NS)
+    before = docs.document(uri)
+    gate.loaded(uri, gate.reader(uri)())
+    assert docs.document(uri) is before and len(seen) == 2  # unchanged: the same text object
+    spy = spy_on_files(monkeypatch, tmp_path)
+    assert gate.reader(uri)().same and spy.kinds(path) == {"stat"}
+
+
+def test_a_cached_file_found_deleted_is_handed_over_and_forgotten(tmp_path: Path) -> None:
+    path = tmp_path / "c.py"
+    path.write_text("gone = 1\n")
+    uri = path.as_uri()
+    docs = Documents()
+    seen: list[tuple[str, bool]] = []
+    gate = ReadGate(docs, changed=lambda u, before, gone: seen.append((before.text, gone)))
+    gate.loaded(uri, gate.reader(uri)())
+    path.unlink()
+    gate.loaded(uri, gate.reader(uri)())
+    assert seen == [("gone = 1\n", True)]
+    assert docs.text(uri) is None and not docs.needs_read(uri)  # believed gone for a moment

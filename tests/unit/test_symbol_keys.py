@@ -243,6 +243,30 @@ def test_unknown_language_and_unreadable_file_fall_back_to_the_position_alone() 
     assert (f"{missing}#4:6", "outgoing_calls") in sink.edges, sink.edges
 
 
+def test_items_in_files_not_in_memory_are_keyed_once_every_file_is_read(tmp_path: Path) -> None:
+    """Each file is read (or checked) once: a question arriving between the reads, which makes
+    the first file's cached text due for a check again, does not send it round again."""
+    first, second = tmp_path / "one.ts", tmp_path / "two.ts"
+    first.write_text("class One {\n  fetch() {}\n}\n")
+    second.write_text("class Two {\n  fetch() {}\n}\n")
+    router, sink = opened((TS, "typescript", TS_TEXT))
+    usage = position(TS, 1, 60)
+    items = [
+        item(first.as_uri(), "One.fetch", 1, 2, 7),
+        item(second.as_uri(), "Two.fetch", 1, 2, 7),
+    ]
+    ask(router, 1, "textDocument/prepareCallHierarchy", usage, items)
+    assert sorted(r.uri for r in router.wanted_reads()) == sorted([first.as_uri(), second.as_uri()])
+    router.loaded(first.as_uri(), router.reads.read(first.as_uri()))
+    assert not [p for p in sink.placeholders if p[2].startswith("item:")]  # not before both
+    router.from_client(framed({"jsonrpc": "2.0", "id": 2, "method": "textDocument/definition",
+                               "params": position(TS, 0, 1)}))  # fmt: skip
+    router.loaded(second.as_uri(), router.reads.read(second.as_uri()))
+    details = {(op, detail) for _, op, detail in sink.placeholders}
+    assert ("incoming_calls", f"item: {first.as_uri()}#1:2:fetch") in details, details
+    assert router.wanted_reads() == []  # nothing sent round again
+
+
 PY = "file:///ws/sample.py"
 PY_TEXT = """\
 @deco
