@@ -246,7 +246,7 @@ async def fill_modules(
         counts.modules += 1
         counts.references += len(importers)
     for uri, path in by_uri.items() if complete else ():
-        if uri not in asked_at:  # no import statement in the workspace names it
+        if uri not in asked_at:  # the server resolves no import statement to it
             _record(sink, module_ref(root, path, texts[path]), [])
             counts.modules += 1
     return counts
@@ -258,7 +258,7 @@ def _record(sink: Any, ref: SymbolRef, importers: list[Target]) -> None:
     if importers:
         sink.put_edges(ref, "references", lambda: importers)
     else:
-        sink.put_placeholder(ref, "references", "none", "no import statement names it")
+        sink.put_placeholder(ref, "references", "none", "no import statement resolves to it")
     for operation in _OWN_FILE:
         sink.put_edges(ref, operation, lambda: [Target(ref.document, 0, 0)])
     for operation in OPERATIONS:
