@@ -22,8 +22,8 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at
-from lsp_backoff.proxy.text import Text, edited
+from lsp_backoff.proxy.identifiers import Rules, rules_for, span_at, span_within
+from lsp_backoff.proxy.text import Text, edited, to_index
 from lsp_backoff.proxy.units import GRAPH_UNIT, to_graph
 from lsp_backoff.tracker import digest as _digest
 
@@ -83,6 +83,22 @@ def _hinted(text: str, idx: int, hint: str, rules: Rules) -> int:
             return found
         found = text.find(short, found + 1)
     return idx
+
+
+def _range_end(
+    text: str, at: int, character: int, line: int, until: tuple[int, int] | None, encoding: str
+) -> int | None:
+    """Where a range ending at ``until`` ends in ``text`` — the stretch of ``line`` in which the
+    asked position, ``character`` code units into the line, is index ``at`` — as an index: the
+    stretch's end when the range goes on past the line; None without a range (or one ending
+    before the position)."""
+    if until is None:
+        return None
+    if until[0] > line:
+        return len(text)
+    if until[0] < line or until[1] < character:
+        return None
+    return at + to_index(text[at:], until[1] - character, encoding)
 
 
 def _to_units(prefix: str, encoding: str) -> int:
@@ -295,7 +311,14 @@ class Documents:
         if isinstance(language_id, str):
             self._languages[uri] = language_id
 
-    def identifier_at(self, uri: str, line: int, character: int, hint: str = "") -> Identifier:
+    def identifier_at(
+        self,
+        uri: str,
+        line: int,
+        character: int,
+        hint: str = "",
+        until: tuple[int, int] | None = None,
+    ) -> Identifier:
         """The identifier containing the position, else the one ending exactly at it, else
         ``Identifier(line, character, "")`` with the position as given (tracked by position).
         The identifier's start is in the graph's unit (proxy/units.py), so sessions on
@@ -306,6 +329,10 @@ class Documents:
         name for a symbol whose position may be a whole declaration's start (SymbolInformation):
         its last part (after ``::`` or ``.``), found on the line at or after the position,
         moves the position there first. The name itself is never the identity: the text is.
+        ``until`` is the end (line, character) of a server's range for the name (a
+        selectionRange starting at the position): the identifier is then the one containing
+        the position, else the first one inside the range (``*args``, ``"slot"``: the name
+        after the punctuation), never one ending at the position.
         """
         doc = self._lookup(uri)
         # Only a stretch of the line around the position (a minified file's one line is
@@ -321,7 +348,11 @@ class Documents:
         asked = idx
         if hint:
             idx = _hinted(text, idx, hint, rules)
-        span = span_at(text, idx, rules)
+        stop = _range_end(text, asked, character, line, until, self._encoding)
+        if stop is not None and stop > idx:
+            span = span_within(text, idx, stop, rules)
+        else:
+            span = span_at(text, idx, rules)
         if span is None:  # tracked by position: the one asked, in the graph's unit
             if before == 0 and len(text) <= 2 * _REACH:  # the whole line (past its end kept)
                 return Identifier(line, to_graph(text, character, self._encoding), "")
@@ -330,10 +361,15 @@ class Documents:
         return Identifier(line, before + _to_units(text[:start], GRAPH_UNIT), text[start:end])
 
     def symbol_at(
-        self, uri: str, line: int, character: int, hint: str = ""
+        self,
+        uri: str,
+        line: int,
+        character: int,
+        hint: str = "",
+        until: tuple[int, int] | None = None,
     ) -> tuple[str, Identifier]:
         """(symbol_key, identifier) for a position (see identifier_at)."""
-        ident = self.identifier_at(uri, line, character, hint)
+        ident = self.identifier_at(uri, line, character, hint, until)
         return symbol_key(uri, ident.line, ident.character, ident.name), ident
 
     def _lookup(self, uri: str) -> Text | None:

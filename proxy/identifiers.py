@@ -33,7 +33,7 @@ import re
 import string
 from dataclasses import dataclass
 
-__all__ = ["LANGUAGES", "RULES", "Rules", "rules_for", "span_at"]
+__all__ = ["LANGUAGES", "RULES", "Rules", "rules_for", "span_at", "span_within"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +214,26 @@ def span_at(line: str, index: int, rules: Rules) -> tuple[int, int] | None:
             ending = (pos, end)
         pos = end
     return ending
+
+
+def span_within(line: str, index: int, end: int, rules: Rules) -> tuple[int, int] | None:
+    """(start, end) of the name containing ``index``, else of the first name starting after it
+    and before ``end``; None when neither. Never the name ending at ``index``: this reads a
+    server's ``selectionRange`` (``index`` to ``end``), which may start on punctuation the
+    language's names do not own — ``*args``, ``**kwargs``, a quoted ``"slot"``, ``@decorator``
+    — and the name is the first identifier inside it, not the one before it."""
+    index = max(0, min(index, len(line)))
+    end = min(end, len(line))
+    pos = _start_before(line, index, rules)
+    while pos < end:
+        stop = _match(line, pos, rules)
+        if stop == pos:
+            pos += 1
+            continue
+        if stop > index:
+            return pos, stop
+        pos = stop
+    return None
 
 
 def _start_before(line: str, index: int, rules: Rules) -> int:

@@ -303,8 +303,8 @@ class Outcomes:
 
     def _listed(self, entries: list[Entry], source: str, docs: Documents) -> None:
         found = [
-            keyed(docs, uri, line, character, label=name, kind=kind, hint=hint)
-            for uri, line, character, name, kind, hint in entries
+            keyed(docs, uri, line, character, label=name, kind=kind, hint=hint, until=until)
+            for uri, line, character, name, kind, hint, until in entries
         ]
         for ref in found[:1]:
             self.note_version(ref.document, ref.version)

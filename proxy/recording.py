@@ -25,6 +25,10 @@ def _start(range_: Any) -> tuple[int, int] | None:
     return None
 
 
+def _end(range_: Any) -> tuple[int, int] | None:
+    return _start({"start": range_.get("end")}) if isinstance(range_, dict) else None
+
+
 def _item_target(item: Any) -> Target | None:
     """A CallHierarchyItem → where its name is."""
     if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
@@ -83,16 +87,19 @@ def keyed(
     kind: int | None = None,
     hint: bool = False,
     versioned: bool = True,
+    until: tuple[int, int] | None = None,
 ) -> SymbolRef:
     """The symbol at a position, keyed from the document's text (proxy.identifiers): the same
     key a request at that identifier gets. ``label`` is the server's name for it: stored only
     when the text names nothing there, and with ``hint`` used to find the name on the line of a
-    whole declaration's range (SymbolInformation) — never part of the key.
+    whole declaration's range (SymbolInformation) — never part of the key. ``until`` is the
+    end of a server's range for the name (a selectionRange from the position): the key is the
+    first identifier inside it when the range starts on punctuation (``*args``, ``"slot"``).
 
     The caller makes sure the text is in memory (``docs.needs_read`` is False): this never
     reads a file on the event loop on purpose.
     """
-    key, ident = docs.symbol_at(uri, line, character, label if hint else "")
+    key, ident = docs.symbol_at(uri, line, character, label if hint else "", until)
     version = docs.version(uri) if versioned else None  # hashing only when it is recorded
     return SymbolRef(key, uri, ident.name or label, ident.line, ident.character, kind, version)
 
@@ -104,12 +111,15 @@ def item_uri(item: Any) -> str | None:
 
 
 def item_ref(docs: Documents, item: Any, *, versioned: bool = True) -> SymbolRef | None:
-    """A CallHierarchyItem as a symbol: keyed from the text at its selectionRange start, never
-    from its ``name`` (clangd says ``Arena::Allocate``, TypeScript ``Ky.#retry``; the text
-    there says ``Allocate`` and ``#retry``, as at every request on them)."""
+    """A CallHierarchyItem as a symbol: keyed from the text at its selectionRange start (the
+    first identifier inside it), never from its ``name`` (clangd says ``Arena::Allocate``,
+    TypeScript ``Ky.#retry``; the text there says ``Allocate`` and ``#retry``, as at every
+    request on them)."""
     target = _item_target(item)
     if target is None:
         return None
+    selection = item.get("selectionRange")
+    has_selection = _start(selection) == (target.line, target.character)
     label = item.get("name")
     kind = item.get("kind")
     return keyed(
@@ -120,11 +130,13 @@ def item_ref(docs: Documents, item: Any, *, versioned: bool = True) -> SymbolRef
         label=label if isinstance(label, str) else "",
         kind=kind if isinstance(kind, int) else None,
         versioned=versioned,
+        until=_end(selection) if has_selection else None,
     )
 
 
-#: One symbol-list entry: (uri, line, character, server's name, kind, is a whole range's start).
-Entry = tuple[str, int, int, str, int | None, bool]
+#: One symbol-list entry: (uri, line, character, server's name, kind, is a whole range's start,
+#: where the name's range ends — a DocumentSymbol's selectionRange — if known).
+Entry = tuple[str, int, int, str, int | None, bool, tuple[int, int] | None]
 
 
 def listed_entries(result: Any, uri: str | None) -> list[Entry]:
@@ -141,9 +153,11 @@ def _walk(items: list[Any], uri: str | None) -> Iterator[Entry]:
         kind = item.get("kind") if isinstance(item.get("kind"), int) else None
         if "selectionRange" in item and uri is not None:  # DocumentSymbol: hierarchical
             # selectionRange is "the name of a function" (spec): the position is the name's.
+            # It may start on punctuation (basedpyright: `*args`, `"slot"`): keyed at the first
+            # identifier inside it (Documents.identifier_at's ``until``).
             pos = _start(item["selectionRange"])
             if pos:
-                yield uri, pos[0], pos[1], item["name"], kind, False
+                yield uri, pos[0], pos[1], item["name"], kind, False, _end(item["selectionRange"])
             children = item.get("children")
             if isinstance(children, list):
                 yield from _walk(children, uri)
@@ -153,4 +167,4 @@ def _walk(items: list[Any], uri: str | None) -> Iterator[Entry]:
             # Its range may be the whole declaration: the name is looked for on its first line.
             pos = _start(location.get("range"))
             if pos:
-                yield location["uri"], pos[0], pos[1], item["name"], kind, True
+                yield location["uri"], pos[0], pos[1], item["name"], kind, True, None

@@ -80,6 +80,10 @@ class FakeSink:
         """The compact payloads of one kind of write, in order."""
         return [row for k, row in self.rows if k == kind]
 
+    def keys(self, source: str | None = None) -> set[str]:
+        """The keys of the symbols written (from one source, e.g. ``document_symbol``)."""
+        return {s.key for s, src in self.symbols if source is None or src == source}
+
     @property
     def details(self) -> list[tuple[str, str]]:
         """(operation, detail) of every placeholder, in order."""

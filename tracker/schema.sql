@@ -321,3 +321,18 @@ CREATE TABLE graph_info (
 ) STRICT;
 
 INSERT INTO graph_info (name, value) VALUES ('position_unit', 'utf-16');
+
+-- version: 5
+-- Listed symbols keyed at punctuation (issue 21). A documentSymbol selectionRange that starts
+-- on a character no name owns (basedpyright: the `*` of `*args`, the quote of a `__slots__`
+-- entry) was keyed by its position alone ("#line:character", no name) and asked there, where the
+-- server answers nothing: its "none" rows are false. Listings now key such a symbol at the first
+-- identifier inside the range; these rows go, with their pairs, edges and failure states (the
+-- triggers keep orphan and tally in step), so the next listing records the symbol at its name and
+-- enrich asks it again. Symbols a client's request made (source 0) stay: the client asked there.
+
+DELETE FROM failures WHERE symbol IN (
+    SELECT d.uri || s.key FROM symbol AS s JOIN document AS d ON d.id = s.document
+    WHERE s.source != 0 AND s.key GLOB '#[0-9]*:[0-9]*' AND s.key NOT GLOB '#*:*:*');
+
+DELETE FROM symbol WHERE source != 0 AND key GLOB '#[0-9]*:[0-9]*' AND key NOT GLOB '#*:*:*';

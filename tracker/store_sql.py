@@ -47,11 +47,13 @@ UPSERT_SYMBOL = """
 INSERT INTO symbol (document, key, name, kind, line, character, version, source, recorded_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (document, key) DO UPDATE SET
-    name = excluded.name, kind = coalesce(excluded.kind, symbol.kind),
+    name = excluded.name,
+    kind = CASE WHEN excluded.source = 1 THEN coalesce(excluded.kind, symbol.kind)
+                ELSE coalesce(symbol.kind, excluded.kind) END,
     line = excluded.line, character = excluded.character, version = excluded.version,
     recorded_at = excluded.recorded_at
 RETURNING id
-"""  # source keeps where the symbol was first seen
+"""  # source keeps where the symbol was first seen; kind: see _kind
 
 UPSERT_SYMBOL_MANY = UPSERT_SYMBOL.replace("RETURNING id", "")
 
@@ -144,12 +146,27 @@ SELECT id, name, kind, line, character, version FROM symbol WHERE document = ? A
 """
 
 
+def _kind(source: int, new: int | None, known: int | None) -> int | None:
+    """A symbol's kind is what its declaration's documentSymbol says (UPSERT_SYMBOL does the
+    same in SQL): a documentSymbol entry sets it; a call hierarchy item (source "request") or a
+    workspace/symbol entry only fills it in while unknown. basedpyright lists a property as a
+    Method (6) and names it a Property (7) in its call hierarchy items: with the last writer
+    winning, 80 properties of `rich` changed kind between two runs (issue 21)."""
+    if source == SOURCES.index("document_symbol"):
+        return new if new is not None else known
+    return known if known is not None else new
+
+
 def _upsert_symbol(conn: sqlite3.Connection, s: SymbolRef, source: int, now: float) -> int:
     """The symbol's id, written only when new or changed: the read is much cheaper than a
     row write, and a put on a known symbol (the common case) changes nothing about it."""
     identity = (document_id(conn, s.document), key_tail(s.key, s.document))
     known = conn.execute(SYMBOL_AS_IS, identity).fetchone()
-    if known is not None and known[1:] == (s.name, s.kind or known[2], *_fields(s)[2:]):
+    if known is not None and known[1:] == (
+        s.name,
+        _kind(source, s.kind, known[2]),
+        *_fields(s)[2:],
+    ):
         return int(known[0])
     (sid,) = conn.execute(UPSERT_SYMBOL, (*identity, *_fields(s), source, now)).fetchone()
     return int(sid)

@@ -113,6 +113,13 @@ def add_command(
         help="keep running after the first pass: watch the workspace, tell the server what "
         "changed and ask again what went stale, until Ctrl-C",
     )
+    parser.add_argument(
+        "--modules",
+        action="store_true",
+        help="with references: a symbol per Python file (key URI#module) whose references are "
+        "the places that import it, for servers that answer references at a module name in an "
+        "import statement (basedpyright, pyright, zuban)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     before = list(parser._actions)
     add_proxy_options(parser)
@@ -206,6 +213,7 @@ def build_options(args: argparse.Namespace) -> EnrichOptions:
         open_files=None if args.open_files == "auto" else args.open_files,
         servers=auto_servers() if args.servers == "auto" else args.servers,
         watch=args.watch,
+        modules=args.modules,
     )
 
 

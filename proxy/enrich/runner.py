@@ -35,6 +35,7 @@ from lsp_backoff.tracker.model import FailureState, SymbolRef
 from .capabilities import unsupported
 from .client import LspConnection, ProxyConnection, ServerDied
 from .files import list_files
+from .modules import fill_modules, supported
 from .monitor import Monitor
 from .pool import EnrichError, Pool
 from .progress import Progress, make_progress
@@ -76,6 +77,8 @@ class EnrichOptions:
     servers: int = 1
     #: Keep running after the first pass, applying every change to the workspace (watch_run.py).
     watch: bool = False
+    #: Modules as symbols (modules.py) after phase 1, when references are asked.
+    modules: bool = False
 
 
 class Runner:
@@ -88,6 +91,7 @@ class Runner:
         self.files = 0
         self.symbols = 0
         self.symbol_errors = 0
+        self.modules: dict[str, int] = {}  # --modules: symbols recorded, requests asked
         self.proxy_stats: dict[str, int] = {}
         self.stop = asyncio.Event()
         # One core for every server: one tracker, one writer, one set of counters (pool.py).
@@ -200,6 +204,20 @@ class Runner:
 
         await asyncio.gather(*(one(path) for path in ordered))
 
+    async def _modules(self, files: list[Path]) -> None:
+        """Modules as symbols (modules.py) with --modules, for the servers that answer
+        references at a module name in an import statement, when references are asked."""
+        if not self.options.modules or "references" not in self.options.operations:
+            return
+        if self.stop.is_set():
+            return
+        if not any(w.connection is not None and supported(w.connection) for w in self.pool.workers):
+            return
+        counts = await fill_modules(
+            self.options.workspace, files, _read_text, self.submit, self.core.outcomes.sink
+        )
+        self.modules = {"symbols": counts.modules, "requests": counts.requests}
+
     async def _outline(self, path: Path, connection: LspConnection) -> bool:
         """documentSymbol of one open file; False when the run is stopping (nothing sent)."""
         if self.stop.is_set():
@@ -242,6 +260,7 @@ class Runner:
             watch.start(self.stop)  # before the first pass: changes meanwhile are not missed
         try:
             await self._phase1(files)
+            await self._modules(files)
             await self.pool.flush()
             db = queries.connect(self.options.db)
             await forget_gone(self, db, files)
@@ -279,6 +298,8 @@ class Runner:
                 interrupted=interrupted,
                 at_fault=self.pool.at_fault(),
             )
+            if self.modules:
+                summary["modules"] = self.modules  # modules.py: symbols recorded, requests
             if watch is not None:
                 summary["watch"] = watch.stats()
         finally:

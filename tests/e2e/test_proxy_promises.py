@@ -225,6 +225,7 @@ async def test_the_negotiated_utf8_encoding_keys_symbols_and_applies_edits(
         keys = {key for (key,) in conn.execute("SELECT key FROM symbols")}
     finally:
         conn.close()
+
     # The graph's unit is UTF-16 whatever the session negotiated (issue 27): the identifier
     # found with UTF-8 columns, its start stored in UTF-16 code units.
     def utf16(name: str, in_text: str) -> int:

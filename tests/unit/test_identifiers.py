@@ -12,7 +12,14 @@ import pytest
 
 from lsp_backoff.proxy import identifiers
 from lsp_backoff.proxy.documents import Documents, Identifier
-from lsp_backoff.proxy.identifiers import LANGUAGES, RULES, Rules, rules_for, span_at
+from lsp_backoff.proxy.identifiers import (
+    LANGUAGES,
+    RULES,
+    Rules,
+    rules_for,
+    span_at,
+    span_within,
+)
 
 
 def name_at(line: str, index: int, language: str) -> str | None:
@@ -171,6 +178,43 @@ def test_hint_finds_the_name_part_of_a_display_name() -> None:
     assert docs.identifier_at(uri, 0, 0, "Alloc") == Identifier(0, 0, "char")
 
 
+def test_documents_key_a_selection_range_at_its_first_identifier() -> None:
+    docs = Documents(encoding="utf-16")
+    uri = "file:///nowhere/m.py"
+    docs.open(uri, "def f(é, *args):\n    __slots__ = (\n        'a',\n    )\n")
+    # "def f(é, " is 9 UTF-16 units; selectionRange `*args` is 9..14
+    assert docs.identifier_at(uri, 0, 9, until=(0, 14)) == Identifier(0, 10, "args")
+    assert docs.identifier_at(uri, 0, 9) == Identifier(0, 9, "")  # without it: the position
+    assert docs.identifier_at(uri, 2, 8, until=(3, 0)) == Identifier(2, 9, "a")  # goes on
+    assert docs.identifier_at(uri, 0, 5, until=(0, 5)) == Identifier(0, 4, "f")  # empty range
+
+
+def name_within(line: str, selection: str, language: str) -> str | None:
+    """The name span_within finds in the first ``selection`` of ``line`` (a server's range)."""
+    start = line.index(selection)
+    span = span_within(line, start, start + len(selection), rules_for(language))
+    return None if span is None else line[span[0] : span[1]]
+
+
+def test_a_range_starting_on_punctuation_names_the_first_identifier_inside_it() -> None:
+    """basedpyright's selectionRange of a parameter starts at its `*`, of a `__slots__` entry at
+    its quote (issue 21): the name is the identifier after them, in every language; a sigil the
+    language owns stays part of the name."""
+    assert name_within("def f(a, *args, **kwargs):", "*args", "python") == "args"
+    assert name_within("def f(a, *args, **kwargs):", "**kwargs", "python") == "kwargs"
+    assert name_within('    __slots__ = ("a", "b")', '"b"', "python") == "b"
+    assert name_within("@property", "@property", "python") == "property"
+    assert name_within("function f(...rest) {}", "...rest", "typescript") == "rest"
+    assert name_within("  #x = 1;", "#x", "typescript") == "#x"  # owned: part of the name
+    assert name_within("  $count = 1;", "$count", "php") == "$count"
+    assert name_within("  @ivar = 1", "@ivar", "ruby") == "@ivar"
+    assert name_within("  @ivar = 1", "@ivar", "python") == "ivar"
+    assert name_within("void f(int &ref);", "&ref", "cpp") == "ref"
+    assert name_within("x = args", "args", "python") == "args"  # at the name: unchanged
+    assert name_within("f(x)", "(", "python") is None  # no name inside: never the one before
+    assert name_within("(* ) y", "(* )", "python") is None  # nor one after the range
+
+
 def reference_span(line: str, index: int, rules: Rules) -> tuple[int, int] | None:
     """span_at without its shortcut: tokens cut from the start of the line."""
     pos, ending = 0, None
@@ -199,3 +243,21 @@ def test_starting_near_the_position_cuts_as_from_the_line_start() -> None:
             for index in range(len(line) + 1):
                 expected = reference_span(line, index, rules)
                 assert span_at(line, index, rules) == expected, (family, line, index)
+
+
+def test_a_range_inside_a_name_gives_that_name_as_span_at_does() -> None:
+    """span_within differs from span_at only off names: on random lines, wherever span_at's
+    name contains the position, span_within (to the line's end) gives the same one, and
+    otherwise a name starting after the position or nothing."""
+    rng = random.Random(21)
+    alphabet = "ab_9 $#@~!?-*=<>()[],;.:'\"r{}é" + "operator "
+    for family, rules in RULES.items():
+        for _ in range(80):
+            line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+            for index in range(len(line)):
+                at = span_at(line, index, rules)
+                within = span_within(line, index, len(line), rules)
+                if at is not None and at[0] <= index < at[1]:
+                    assert within == at, (family, line, index)
+                else:
+                    assert within is None or within[0] > index, (family, line, index)

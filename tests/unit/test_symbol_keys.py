@@ -237,3 +237,34 @@ def test_items_in_files_not_in_memory_are_keyed_once_every_file_is_read(tmp_path
     details = {(op, detail) for _, op, detail in placeholders(sink)}
     assert ("incoming_calls", f"item: {first.as_uri()}#1:2:fetch") in details, details
     assert router.wanted_reads() == []  # nothing sent round again
+
+
+PY = "file:///ws/sample.py"
+PY_TEXT = """\
+@deco
+def wrapper(*args, **kwargs):
+    __slots__ = ("a", "b")
+"""
+
+
+def test_names_listed_from_punctuation_are_keyed_at_the_identifier_after_it() -> None:
+    """basedpyright's selectionRange of `*args` starts at the `*`, of a `__slots__` entry at the
+    quote: keyed (and so asked, enrich asks at a symbol's position) at the name, the key a
+    request at the name gets (issue 21). Call hierarchy items follow the same rule."""
+    router, sink = opened((PY, "python", PY_TEXT))
+    listed = [
+        sym("wrapper", 12, 1, 4, 11, sym("args", 13, 1, 12, 17), sym("kwargs", 13, 1, 19, 27)),
+        sym("a", 13, 2, 17, 20),
+        sym("b", 13, 2, 22, 25),
+    ]
+    ask(router, 1, "textDocument/documentSymbol", {"textDocument": {"uri": PY}}, listed)
+    expected = {f"{PY}#1:4:wrapper", f"{PY}#1:13:args", f"{PY}#1:21:kwargs"}
+    expected |= {f"{PY}#2:18:a", f"{PY}#2:23:b"}
+    assert sink.keys("document_symbol") == expected
+    for s, _ in sink.symbols:
+        assert PY_TEXT.splitlines()[s.line][s.character :].startswith(s.name), s
+    # a request at the name, and a call hierarchy item whose selection starts at the "@"
+    ask(router, 2, "textDocument/references", position(PY, 1, 14), [])
+    at_sign = item(PY, "deco", 0, 0, 5)
+    ask(router, 3, "callHierarchy/outgoingCalls", {"item": at_sign}, [])
+    assert sink.keys() == expected | {f"{PY}#0:1:deco"}

@@ -296,3 +296,16 @@ def test_a_long_line_keys_in_the_graph_unit_whatever_the_session(encoding: str) 
     assert ident.character == units(line, "target", 1, "utf-16") == 60_006
     spaced = docs.identifier_at(uri, 0, units(line, "target", 1, encoding) - 1)  # two spaces in
     assert (spaced.name, spaced.character) == ("", 60_005)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_range_starting_on_punctuation_keys_its_name_on_a_long_line(encoding: str) -> None:
+    """``until`` (a selectionRange's end, issue 21) on a line read only around the position
+    (issue 30): the name after the ``**`` is keyed, its start in UTF-16 from the line's start."""
+    uri = "file:///w/long.py"
+    line = "def f(" + ", ".join(f"é{n}" for n in range(5_000)) + ", **kwargs): pass"
+    docs = Documents(encoding=encoding)
+    docs.open(uri, line)
+    start = units(line, "**kwargs", 1, encoding)
+    ident = docs.identifier_at(uri, 0, start, until=(0, start + len("**kwargs")))
+    assert (ident.name, ident.character) == ("kwargs", units(line, "kwargs", 1, "utf-16"))
