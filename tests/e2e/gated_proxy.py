@@ -19,15 +19,16 @@ from lsp_backoff.proxy.cli import main
 
 GATE = os.environ.get("LSP_BACKOFF_TEST_GATE", "")
 
-_read_file = reads.read_file
+_check_file = reads.check_file
 _read_done = session.Session._read_done
 
 
-def read_file(uri: str, *args: Any, **kwargs: Any) -> str | None:
+def check_file(uri: str, *args: Any, **kwargs: Any) -> reads.Loaded:
+    """Every read and check of the read gate goes through ``reads.check_file``."""
     if GATE and "gated" in uri:
         with open(GATE, "rb") as gate:  # blocks (in the worker) until the test opens it
             gate.read()
-    return _read_file(uri, *args, **kwargs)
+    return _check_file(uri, *args, **kwargs)
 
 
 def read_done(self: session.Session, uri: str, done: asyncio.Future[Any]) -> None:
@@ -37,7 +38,7 @@ def read_done(self: session.Session, uri: str, done: asyncio.Future[Any]) -> Non
         sys.stderr.flush()
 
 
-reads.read_file = read_file
+reads.check_file = check_file
 session.Session._read_done = read_done  # type: ignore[method-assign]
 
 if __name__ == "__main__":

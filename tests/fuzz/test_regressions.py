@@ -5,7 +5,6 @@ Each of these ended the session (an exception escaped into the relay) before it 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -100,6 +99,19 @@ async def test_deep_nesting_both_ways_byte_for_byte(tmp_path: Path) -> None:
     assert "Traceback" not in session.stderr_text
 
 
+def release(gate: Path) -> bool:
+    """Open the FIFO for writing if its reader waits (else False), write and close it."""
+    try:
+        fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: nobody has it open for reading yet
+        return False
+    try:
+        os.write(fd, b"go")
+    finally:
+        os.close(fd)
+    return True
+
+
 async def test_a_held_request_never_lands_inside_a_streamed_frame(tmp_path: Path) -> None:
     """Found end to end (seed 12345): a tracked request held for a file read was written to
     the server while a large frame was still being passed on piece by piece, inside it; the
@@ -126,7 +138,9 @@ async def test_a_held_request_never_lands_inside_a_streamed_frame(tmp_path: Path
         await eventually(lambda: record.exists() and b'"id":"big"' in record.read_bytes())
         # Now the read ends, and the session acts on it while the frame is half passed on
         # (without the fix the held request went to the server now, inside the large frame).
-        await asyncio.to_thread(gate.write_bytes, b"go")
+        # Opened without blocking: until the worker waits at the gate, the open fails and is
+        # tried again (bounded) — a proxy that never reads leaves no thread hung on the FIFO.
+        await eventually(lambda: release(gate))
         await eventually(
             lambda: f"gate: acted on {where['textDocument']['uri']}" in session.stderr_text
         )
