@@ -39,6 +39,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mkdocs build --strict --quiet  # README.md and docs/: a broken link or anchor fails
 
 # The whole suite: lint, type check, unit, fuzz (seconds), end-to-end, real servers
 # and editors, and tests/installed/: the built wheel installed into a fresh venv outside the

@@ -23,7 +23,7 @@ language:
 - ``operators``: ``operator`` with its operator token is one name (C++ ``operator==``,
   ``operator()``, ``operator new``).
 
-Pure functions; no I/O. README.md documents the table.
+Pure functions; no I/O. docs/identity.md documents the table.
 """
 
 from __future__ import annotations

@@ -26,7 +26,10 @@ class Verdict(enum.Enum):
 
 
 class EmptyOutcome(enum.Enum):
-    """How an empty answer (``null`` / ``[]``) was classified (see the README's readiness rule)."""
+    """How an empty answer (``null`` / ``[]``) was classified.
+
+    See the readiness rule in docs/behaviour.md.
+    """
 
     DEFINITIVE = "definitive"  # the symbol really has no result: record a "none" placeholder
     TENTATIVE = "tentative"  # maybe still loading: wait for a repeat at least `base` later

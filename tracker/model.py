@@ -64,7 +64,7 @@ class FailureState:
 
     ``failures`` counts consecutive counted failures (transient ones do not count);
     ``retry_at`` is when the next attempt is allowed; ``skipped`` means given up for good.
-    ``empty_since`` is set while an empty answer awaits confirmation (see the README's
+    ``empty_since`` is set while an empty answer awaits confirmation (see docs/behaviour.md's
     readiness rule); it never short-circuits by itself.
     """
 

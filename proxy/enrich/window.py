@@ -46,8 +46,8 @@ from .client import LspConnection
 DEFAULT_OPEN_FILES = 8
 #: Servers, by the `serverInfo.name` their initialize answer gives (case aside), that analyse
 #: the whole workspace whatever is open and re-check at every didOpen/didClose: a window costs
-#: them far more time than the memory it saves (README, "The window, measured": on `rich`
-#: pyrefly took 3.4x as long with 8 documents open as with all, ty 7x and left questions
+#: them far more time than the memory it saves (docs/performance.md, "The window, measured":
+#: on `rich` pyrefly took 3.4x as long with 8 documents open as with all, ty 7x and left questions
 #: unanswered, basedpyright 1.1x with a higher peak RSS; on `pip`, 436 files, basedpyright's
 #: peak was 2% lower with the window, pyrefly's 12% lower at 2.3x the time). `auto` keeps
 #: every document of theirs open once opened. Every other

@@ -26,7 +26,7 @@ def config(server: str, *opts: str) -> ClientServerConfig:
         server_command=[
             sys.executable,
             "-m",
-            "proxy",
+            "lsp_backoff",  # not `-m proxy`: from the checkout root that is a second copy
             *opts,
             "--",
             sys.executable,

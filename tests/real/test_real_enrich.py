@@ -86,7 +86,7 @@ def nothing(_root: Path) -> None:
 def clangd() -> list[str]:
     # No background index: indexing the C++ standard library keeps clangd "busy" (an open
     # $/progress) for longer than enrich asks an empty answer again, and empty answers while
-    # busy are never definitive (README: readiness rule). Keys are what is tested here.
+    # busy are never definitive (docs/behaviour.md: readiness rule). Keys are what is tested here.
     return [find_tool("clangd"), "--log=error", "--background-index=false"]
 
 

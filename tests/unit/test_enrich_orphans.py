@@ -3,7 +3,7 @@
 The summary is built from a real graph file: symbols the monitor saw answered ("stuck") that the
 orphan query still lists are named, counted, listed in `--json`, and make the exit status 3;
 any other pair left missing makes it 4 (issue 12): never "completed" with holes in the graph.
-Also: the README's identifier table names every languageId proxy/identifiers.py knows.
+Also: the identifier table of docs/identity.md names every languageId proxy/identifiers.py knows.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from lsp_backoff.tracker import queries
 from lsp_backoff.tracker.model import FailureState, SymbolRef
 from lsp_backoff.tracker.store import GraphStore
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+IDENTITY = Path(__file__).resolve().parents[2] / "docs" / "identity.md"
 OPS = ("references", "implementation", "prepare_call_hierarchy", "incoming_calls")
 
 
@@ -125,9 +125,9 @@ def test_answers_while_the_server_loads_are_unresolved_not_a_defect(tmp_path: Pa
     assert exit_status(summary) == EXIT_UNFILLED
 
 
-def test_readme_identifier_table_names_every_language() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("**Identifiers per language.**", 1)[1].split("\n\n", 2)[1]
+def test_identity_page_identifier_table_names_every_language() -> None:
+    text = IDENTITY.read_text(encoding="utf-8")
+    section = text.split("## Identifiers per language", 1)[1].split("\n\n", 3)[2]
     named = set(re.findall(r"[a-z][a-z+-]*", " ".join(
         row.split("|")[1] for row in section.splitlines()[2:]
     )))  # fmt: skip

@@ -272,8 +272,8 @@ def test_deleting_a_symbol_takes_its_rows_and_counts_along(store: GraphStore) ->
     assert (stats["symbols"], stats["edges"], stats["none"]) == (1, 0, 0)
 
 
-def test_the_readme_shows_the_orphan_query_of_the_code() -> None:
+def test_the_graph_page_shows_the_orphan_query_of_the_code() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "```sql\n" + queries.ORPHANS_SQL + "```" in readme
+    page = (Path(__file__).resolve().parents[2] / "docs" / "graph.md").read_text()
+    assert "```sql\n" + queries.ORPHANS_SQL + "```" in page

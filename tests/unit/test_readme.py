@@ -1,4 +1,4 @@
-"""README.md's options table tells the truth about the code."""
+"""The options and operations tables of docs/ (once README.md's) tell the truth about the code."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from lsp_backoff.proxy.config import ProxyConfig
 from lsp_backoff.proxy.operations import TRACKED
 from lsp_backoff.tracker.model import OPERATIONS
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+OPTIONS = ("options.md", "# Options")
 
 
-def table_after(heading: str) -> list[list[str]]:
-    section = README.split(heading, 1)[1]
+def table_after(page: str, heading: str) -> list[list[str]]:
+    section = (DOCS / page).read_text().split(heading, 1)[1]
     rows = []
     for line in section.splitlines()[1:]:
         if line.startswith("|"):
@@ -25,7 +26,7 @@ def table_after(heading: str) -> list[list[str]]:
 
 
 def test_every_option_is_documented_and_every_documented_option_exists() -> None:
-    documented = {re.match(r"`(--[a-z-]+)", row[0]).group(1) for row in table_after("## Options")}  # type: ignore[union-attr]
+    documented = {re.match(r"`(--[a-z-]+)", row[0]).group(1) for row in table_after(*OPTIONS)}  # type: ignore[union-attr]
     actual = {
         opt
         for action in build_parser()._actions
@@ -38,7 +39,7 @@ def test_every_option_is_documented_and_every_documented_option_exists() -> None
 def test_documented_defaults_match_the_config() -> None:
     documented = {
         re.match(r"`--([a-z-]+)", row[0]).group(1).replace("-", "_"): row[2]  # type: ignore[union-attr]
-        for row in table_after("## Options")
+        for row in table_after(*OPTIONS)
     }
     config = ProxyConfig()
     for name in ("backoff_base", "backoff_max", "max_retries", "timeout", "jitter"):
@@ -47,6 +48,6 @@ def test_documented_defaults_match_the_config() -> None:
 
 
 def test_operation_table_matches_the_code() -> None:
-    rows = table_after("### Tracked requests (operations)")
+    rows = table_after("behaviour.md", "## Tracked requests (operations)")
     assert {row[0]: row[1].strip("`") for row in rows} == TRACKED
     assert tuple(TRACKED.values()) == OPERATIONS
