@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from harness import Doc, Message, Session, db_edges, proxy_cmd, server_cmd
+from harness import Doc, Message, Session, db_edges, eventually, proxy_cmd, server_cmd
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -89,7 +89,10 @@ async def test_a_piece_after_the_answer_is_ignored_and_said_in_the_log(shared: S
     await session.wait_for(lambda m: bool(progress_of(m, "t-late")) and late_piece(m))
     await session.flush()
     assert recorded(db, "late_a") == [("edge", 5)]
-    said = [line for line in session.stderr_text.splitlines() if "after its answer" in line]
+    # Logged by the proxy's logging thread, after the frame: waited for (bounded).
+    said = await eventually(
+        lambda: [line for line in session.stderr_text.splitlines() if "after its answer" in line]
+    )
     assert len(said) == 1 and "'t-late'" in said[0] and "references" in said[0], said
     assert doc.uri not in said[0]  # no body in the log
 
