@@ -297,10 +297,15 @@ def short(symbol: str) -> str:
     return symbol.split(" ", 4)[-1] if not symbol.startswith("local ") else symbol
 
 
+IDENTIFIER = re.compile(r"\w+")
 KEYWORD_ARGUMENT = re.compile(r"[A-Za-z_]\w*\s*=(?!=)")
 
 
-def compare(ours: Ours, theirs: Theirs, copy: Path, texts: dict[str, list[str]]) -> dict[str, Any]:
+def compare(
+    ours: Ours, theirs: Theirs, copy: Path, texts: dict[str, list[str]], language: str
+) -> dict[str, Any]:
+    python = language == "python"
+
     def lines(path: str) -> list[str]:
         return source_lines(copy, path, texts)
 
@@ -334,18 +339,25 @@ def compare(ours: Ours, theirs: Theirs, copy: Path, texts: dict[str, list[str]])
             continue
         loc = defs[0]
         example = f"{short(symbol)} at {where(loc, lines(loc[0]))}"
-        word = re.match(
-            r"\w+", lines(loc[0])[loc[1]][loc[2] :] if loc[1] < len(lines(loc[0])) else ""
-        )
-        word_text = word.group(0) if word else ""
+        text = lines(loc[0])[loc[1]] if loc[1] < len(lines(loc[0])) else ""
+        word = IDENTIFIER.match(text, loc[2])
+        # *args, **kwargs, a quoted __slots__ entry: ours at the `*` or the quote before the name.
+        sigil = next((k for k in (1, 2) if (loc[0], loc[1], loc[2] - k) in ours_places), 0)
         if is_module(symbol):
             only_theirs.add("module (a file)", example)
-        elif word_text in ("self", "cls"):
+        elif python and word and word.group(0) in ("self", "cls"):
             only_theirs.add("self / cls", example)
-        elif any(p in ours_places for p in ((loc[0], loc[1], loc[2] - k) for k in (1, 2, 3))):
+        elif sigil and set(text[loc[2] - sigil : loc[2]]) <= {"*", "'", '"'}:
             only_theirs.add("ours keyed on the punctuation before it", example)
         elif symbol.startswith("local "):
-            only_theirs.add("local (comprehension variable, lambda parameter, …)", example)
+            only_theirs.add(
+                "local (comprehension variable, lambda parameter, …)"
+                if python
+                else "local (a parameter or variable of a function expression, …)",
+                example,
+            )
+        elif symbol.endswith(")") and not symbol.endswith("()"):  # a descriptor `f().(x)`
+            only_theirs.add("a parameter, not listed by documentSymbol", example)
         else:
             only_theirs.add("not listed by documentSymbol", example)
 
@@ -373,9 +385,21 @@ def compare(ours: Ours, theirs: Theirs, copy: Path, texts: dict[str, list[str]])
                 refs_ours.add("constructor call listed under __init__ (SCIP: the class)", example)
             elif any(is_module(s) for s in there):
                 refs_ours.add("SCIP resolves a module there", example)
-            elif symbol.startswith("local ") and any(s.startswith("local ") for s in there):
+            elif not (there & theirs.defined) and not any(s.startswith("local ") for s in there):
+                refs_ours.add("SCIP: a symbol declared outside the workspace (lib, types)", example)
+            elif (
+                python
+                and symbol.startswith("local ")
+                and any(s.startswith("local ") for s in there)
+            ):
                 refs_ours.add(
                     "a local assigned in several places: SCIP has another local there", example
+                )
+            elif any(re.search(rf"#`?{re.escape(name)}`?(\(\))?\.$", s) for s in there):
+                refs_ours.add(
+                    "SCIP: a same-named member of another type (an override or base member,"
+                    " the type an object literal is checked against)",
+                    example,
                 )
             elif any(theirs.definitions.get(ref) == s for s in there):
                 refs_ours.add("SCIP has another symbol's definition there", example)
@@ -387,17 +411,26 @@ def compare(ours: Ours, theirs: Theirs, copy: Path, texts: dict[str, list[str]])
                 f"{name}: {where(ref, lines(ref[0]))}  [ours: {', '.join(sorted(others)) or '-'}]"
             )
             text = lines(ref[0])[ref[1]] if ref[1] < len(lines(ref[0])) else ""
-            if key in ours.none:
+            before = text[: ref[2]].rstrip()  # "" for a keyword argument on a line of its own
+            if is_class(symbol) and text[: ref[2]].endswith("self."):
+                refs_theirs.add("SCIP lists a self.<attribute> under the class", example)
+            elif key in ours.none:
                 refs_theirs.add("our graph says none for the symbol", example)
             elif theirs.definitions.get(ref) == symbol:
-                refs_theirs.add("another definition of the symbol (a reassignment)", example)
+                refs_theirs.add(
+                    "another definition of the symbol (a reassignment, an @overload signature)",
+                    example,
+                )
             elif others:
                 refs_theirs.add("our graph lists it under another symbol", example)
-            elif KEYWORD_ARGUMENT.match(text, ref[2]) and text[: ref[2]].rstrip()[-1:] in (
-                "(",
-                ",",
-            ):
+            elif KEYWORD_ARGUMENT.match(text, ref[2]) and before[-1:] in ("", "(", ","):
                 refs_theirs.add("keyword argument, not in our answer", example)
+            elif not (word := IDENTIFIER.match(text, ref[2])):
+                refs_theirs.add(
+                    "SCIP's range starts on punctuation (a parenthesised name)", example
+                )
+            elif word.group(0) != name:
+                refs_theirs.add("another name there (an import alias), not in our answer", example)
             else:
                 refs_theirs.add("not in the server's answer", example)
     n_ours = common + sum(refs_ours.counts.values())
@@ -580,7 +613,7 @@ def main() -> int:
             "load": runs.get("load"),
             "enrich": runs.get("enrich"),
             "indexer": runs.get("indexer"),
-            "comparison": compare(ours, theirs, copy, texts),
+            "comparison": compare(ours, theirs, copy, texts, args.language),
         }
         if args.json:
             print(json.dumps(report, indent=1))
