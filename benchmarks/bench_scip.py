@@ -121,6 +121,7 @@ def run_enrich(args: argparse.Namespace, copy: Path, out: Path) -> dict[str, Any
         "--json",
         "--servers",
         args.servers,
+        *args.enrich_option,
         "--",
         *args.server,
     ]
@@ -528,6 +529,12 @@ def main() -> int:
         "--server", help="the language server command (JSON list; default per language)"
     )
     parser.add_argument("--servers", default="auto", help="enrich --servers (default auto)")
+    parser.add_argument(
+        "--enrich-option",
+        action="append",
+        default=[],
+        help="one more enrich argument (repeatable), e.g. --enrich-option=--timeout=600",
+    )
     parser.add_argument("--order", choices=("enrich-first", "scip-first"), default="enrich-first")
     parser.add_argument("--keep", type=Path, help="keep the copy, graph.db and index.scip here")
     parser.add_argument("--compare", type=Path, help="only compare what --keep left in this folder")
