@@ -170,7 +170,7 @@ class Runner:
         recorded like any other (the same one phase 1 gets).
 
         Then, for a server that lists the workspace's sources before it answers in full
-        (pyright's family: client.LISTS_SOURCES), the end of that listing: a file opened
+        (pyright's family: servers.LISTS_SOURCES), the end of that listing: a file opened
         before it postpones the listing, and a references answer given meanwhile misses every
         closed file — recorded as current, the graph would lack those edges for good."""
         if self._smallest is not None:
