@@ -31,6 +31,7 @@ from lsp_backoff.proxy.session import loop_factory
 from lsp_backoff.tracker import queries
 from lsp_backoff.tracker.errors import LspBackoffError
 from lsp_backoff.tracker.model import FailureState, SymbolRef
+from lsp_backoff.tracker.orphans import Orphan
 
 from .capabilities import unsupported
 from .client import LspConnection, ProxyConnection, ServerDied
@@ -148,12 +149,11 @@ class Runner:
                 return unsupported(connection.capabilities, connection.registered, operations)
         return {}
 
-    def record_unsupported(self, row: dict[str, Any], operation: str, detail: str) -> None:
+    def record_unsupported(self, row: Orphan, operation: str, detail: str) -> None:
         """Have the proxy record what a -32601 answer would: an error placeholder."""
         ref = SymbolRef(
-            row["symbol"], row["uri"], row["name"], row["line"], row["character"],
-            row.get("kind"), row.get("version"),
-        )  # fmt: skip
+            row.symbol, row.uri, row.name, row.line, row.character, row.kind, row.version
+        )
         self.core.outcomes.unsupported(ref, operation, detail)
 
     def failure_state(self, symbol: str, operation: str) -> FailureState | None:
