@@ -65,7 +65,7 @@ class Connection(Protocol):
 
 
 class Session(Protocol):
-    """What the monitor and the asker need from the runner."""
+    """What the monitor and the asker need from the run's servers (fleet.Fleet)."""
 
     @property
     def connection(self) -> Connection: ...

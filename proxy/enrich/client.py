@@ -207,6 +207,11 @@ class LspConnection:
         document = {"uri": path.as_uri(), "languageId": language_id(path), "version": version}
         self.notify("textDocument/didOpen", {"textDocument": {**document, "text": text}})
 
+    def change(self, uri: str, version: int, text: str) -> None:
+        """didChange with the whole new text, at `version` (the document's next one)."""
+        params = {"textDocument": {"uri": uri, "version": version}}
+        self.notify("textDocument/didChange", {**params, "contentChanges": [{"text": text}]})
+
     def close_document(self, uri: str) -> None:
         """didClose: the server may forget the document (and stop checking it)."""
         self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})

@@ -24,7 +24,8 @@ open for phase 2 and a workspace no larger than the window opened once.
 `size` 0: a document opened stays open — what `--open-files auto` gives the servers in
 proxy/servers.py marks `open_all`, and the behaviour before the window.
 
-This module sends didOpen and didClose and nothing else; what the work asks is the caller's.
+This module sends didOpen, didChange (a file changed under `enrich --watch`) and didClose and
+nothing else, and owns each document's version numbers; what the work asks is the caller's.
 """
 
 from __future__ import annotations
@@ -305,6 +306,15 @@ class Window:
         uri = next(iter(self._idle))
         self._close(connection, uri, self.open[uri])
         return True
+
+    def change(self, connection: LspConnection, uri: str, text: str) -> None:
+        """`uri`'s file has new text (enrich --watch): if this window has it open, the server
+        gets it as a didChange at the document's next version."""
+        doc = self.open.get(uri)
+        if doc is None or not doc.sent:
+            return
+        version = self.versions[uri] = self.versions.get(uri, 0) + 1
+        connection.change(uri, version, text)
 
     def forget(self, connection: LspConnection, uri: str) -> None:
         """`uri`'s file left the workspace (enrich --watch): close it now if nothing is waiting
