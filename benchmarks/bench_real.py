@@ -152,7 +152,7 @@ async def direct(args: argparse.Namespace, workspace: Path) -> dict[str, Any]:
     conn.connect(transport.get_pipe_transport(0).write)
     await conn.initialize()
     files = list_files(workspace)
-    with contextlib.suppress(Exception):  # the settle request enrich sends (runner.py)
+    with contextlib.suppress(Exception):  # the settle request enrich sends (fleet.py)
         await conn.document_symbols(min(files, key=lambda p: p.stat().st_size).as_uri())
     await conn.workspace_listed(120.0)  # ... and its wait for pyright's source listing
     queue = DocumentQueue()

@@ -59,15 +59,17 @@ class Core:
         tracker: FailureTracker | None = None,
         sink: Sink | None = None,
         clock: Callable[[], float] = time.monotonic,
+        names: bool = True,
     ) -> None:
-        """``tracker``, ``sink`` and ``clock`` replace the real ones in tests."""
+        """``tracker``, ``sink`` and ``clock`` replace the real ones in tests; ``names`` False
+        leaves the name rule across files to the caller (Outcomes.mentions)."""
         self.config = config
         self.tracker = tracker if tracker is not None else FailureTracker(config.policy)
         #: Every counter ``lspBackoff/stats`` reports, shared by the sessions on this core.
         self.counters: collections.Counter[str] = self.tracker.counters
         self.store = StoreLink(config, self.tracker)
         self.sink: Sink = sink if sink is not None else self.store
-        self.outcomes = Outcomes(self.tracker, self.sink)
+        self.outcomes = Outcomes(self.tracker, self.sink, names=names)
         # Work queued by any session's router (recording an answer, applying an edit): one
         # queue, so a decision in one session first applies what every session learnt.
         self._deferred: list[Callable[[], None]] = []
@@ -77,8 +79,8 @@ class Core:
         self._suppressed = 0
 
     @classmethod
-    def open(cls, config: ProxyConfig) -> Core:
-        return cls(config)
+    def open(cls, config: ProxyConfig, *, names: bool = True) -> Core:
+        return cls(config, names=names)
 
     def defer(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` after the frame at hand has been written (see ``drain``)."""

@@ -139,15 +139,16 @@ def orphans_command(args: argparse.Namespace) -> int:
         )
         try:
             if args.json:
-                _print_json(rows)  # streamed: the first line costs one index seek
+                # streamed: the first line costs one index seek
+                _print_json(row.as_dict() for row in rows)
                 return
             table = [
                 (
-                    r["name"],
-                    _where(r["uri"], r["line"], r["character"]),
-                    r["operation"],
-                    r["state"],
-                    r["retry_at"] or "",
+                    r.name,
+                    _where(r.uri, r.line, r.character),
+                    r.operation,
+                    r.state,
+                    queries.iso(r.retry_at) or "",
                 )
                 for r in rows
             ]

@@ -77,12 +77,12 @@ class Sink(Protocol):
 
 
 class Outcomes:
-    def __init__(self, tracker: FailureTracker, sink: Sink) -> None:
+    def __init__(self, tracker: FailureTracker, sink: Sink, *, names: bool = True) -> None:
         self.tracker = tracker
         self.sink = sink
         #: The name rule across files (proxy/mentions.py); None turns it off (`enrich --watch`
         #: applies it itself, from its record of every file's names).
-        self.mentions: Mentions | None = Mentions(sink.rearm)
+        self.mentions: Mentions | None = Mentions(sink.rearm) if names else None
         # The content hash last told to the store per document: rows are current only while
         # it matches, so every version we attach to a row must have been reported first.
         self._reported: LRUCache[str, str] = LRUCache(maxsize=10_000)

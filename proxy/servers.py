@@ -7,13 +7,14 @@ server's program. Each entry says what the proxy does differently for that serve
 with which version it was measured: re-measure on every upgrade (tests/real/test_real_cancel.py
 fails when a workaround is no longer needed).
 
-This module decides nothing and does no I/O: the router asks it about the server it runs.
-(enrich keeps some per-server knowledge of its own — enrich/client.py, window.py, runner.py,
-asking.py, monitor.py — that belongs here too, in time.)
+This module decides nothing and does no I/O: the router asks it about the server it runs, and
+enrich asks it how to treat each server of its run (enrich/window.py: what `--open-files auto`
+keeps open; enrich/client.py: which log lines say a server lists the workspace's sources).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -34,6 +35,14 @@ class Known:
     cancel_poisons: frozenset[str] = frozenset()
     #: Program names (a command word's file name) that run this server.
     programs: tuple[str, ...] = ()
+    #: enrich, `--open-files auto`: the server analyses the whole workspace whatever is open
+    #: and re-checks at every didOpen/didClose, so a window costs it far more time than the
+    #: memory it saves (docs/performance.md, "The window, measured": on `rich` pyrefly took 3.4x as long
+    #: with 8 documents open as with all, ty 7x and left questions unanswered, basedpyright
+    #: 1.1x with a higher peak RSS; on `pip`, 436 files, basedpyright's peak was 2% lower with
+    #: the window, pyrefly's 12% lower at 2.3x the time). Every document of its stays open
+    #: once opened. Read by its serverInfo name only (enrich/window.py auto_window).
+    open_all: bool = False
     measured: str = ""
 
 
@@ -48,6 +57,7 @@ KNOWN: dict[str, Known] = {
         "basedpyright",
         cancel_poisons=frozenset({REFERENCES, IMPLEMENTATION}),
         programs=("basedpyright-langserver", "langserver.index.js"),
+        open_all=True,
         measured="basedpyright 1.40.2 (PyPI)",
     ),
     "pyright": Known(
@@ -56,9 +66,27 @@ KNOWN: dict[str, Known] = {
         cancel_poisons=frozenset({REFERENCES}),
         # npm's bin, and the script it runs (`node …/pyright/langserver.index.js --stdio`).
         programs=("pyright-langserver", "langserver.index.js"),
+        # Named by its command only (no serverInfo), so `--open-files auto` gives it a window.
+        open_all=True,
         measured="pyright 1.1.414 (npm)",
     ),
+    # Both cancel every request in flight when a document opens or closes (ContentModified,
+    # RequestCancelled "canceled due to subsequent mutation"): enrich asks those again
+    # (enrich/asking.py NO_ANSWER_CODES, enrich/monitor.py MAX_TRANSIENT_ASKS, client.py
+    # document_symbols), for every server alike.
+    "pyrefly-lsp": Known("pyrefly-lsp", open_all=True, measured="pyrefly 1.5.1 (PyPI)"),
+    "ty": Known("ty", open_all=True, measured="ty 1.2.0 (PyPI)"),
 }
+
+#: pyright and its forks (basedpyright, Pylance) name themselves in their first log line. They
+#: answer from the files of their "program": until they have listed the workspace's source
+#: files, a references answer misses every file not open — and the listing is postponed while
+#: documents keep opening (it runs 250 ms after the last "user interaction"). The listing ends
+#: with one of the SOURCES_LISTED lines (pyright's SourceEnumerator._finish). No word boundary
+#: before "pyright": basedpyright says "basedpyright language server 1.40.2 starting". enrich
+#: waits for that end before a server gets its first didOpen (enrich/client.py, fleet.py).
+LISTS_SOURCES = re.compile(r"(pyright|pylance) language server\b", re.IGNORECASE)
+SOURCES_LISTED = re.compile(r"(Found \d+ source files?|No source files found\.)\s*")
 
 
 def by_command(command: Sequence[str]) -> Known:
@@ -70,6 +98,15 @@ def by_command(command: Sequence[str]) -> Known:
                 if path.name == "langserver.index.js" and path.parent.name != known.name:
                     continue  # another npm server's script of the same file name
                 return known
+    return UNKNOWN
+
+
+def named(server_info: object) -> Known:
+    """The entry for a server by its initialize answer's ``serverInfo`` name alone (case and
+    surrounding blanks aside); UNKNOWN without one."""
+    name = server_info.get("name") if isinstance(server_info, dict) else None
+    if isinstance(name, str):
+        return KNOWN.get(name.strip().lower(), UNKNOWN)
     return UNKNOWN
 
 

@@ -11,6 +11,7 @@ import heapq
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,39 @@ def iso(t: float | None) -> str | None:
     if t is None:
         return None
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """One (symbol, operation) pair without current data, as the orphan index gives it."""
+
+    symbol: str
+    name: str
+    uri: str
+    line: int
+    character: int
+    kind: int | None
+    operation: str
+    state: str  # "ready" | "backoff"
+    #: When the pair may be asked again (seconds since the epoch) while in backoff, else None.
+    retry_at: float | None
+    #: The content version its symbol was recorded at; only enrich attaches it (not a column
+    #: of the orphan query, and not in :meth:`as_dict`).
+    version: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as printed (``graph orphans --json``, the enrich summary): retry_at ISO 8601."""
+        return {
+            "symbol": self.symbol,
+            "name": self.name,
+            "uri": self.uri,
+            "line": self.line,
+            "character": self.character,
+            "kind": self.kind,
+            "operation": self.operation,
+            "state": self.state,
+            "retry_at": iso(self.retry_at),
+        }
 
 
 _ORPHAN_COLUMNS = f"""\
@@ -101,7 +135,31 @@ def orphans(
     limit: int | None = None,
     uri_prefix: str = "",
 ) -> list[dict[str, Any]]:
-    """Symbols lacking current data per operation; retry_at as ISO 8601. See iter_orphans."""
+    """Symbols lacking current data per operation, as printed (retry_at ISO 8601, see
+    :meth:`Orphan.as_dict`). See iter_orphans."""
+    rows = orphan_rows(
+        conn,
+        operations=operations,
+        ready_only=ready_only,
+        now=now,
+        after=after,
+        limit=limit,
+        uri_prefix=uri_prefix,
+    )
+    return [row.as_dict() for row in rows]
+
+
+def orphan_rows(
+    conn: sqlite3.Connection,
+    *,
+    operations: tuple[str, ...] | list[str] = DEFAULT_ORPHAN_OPERATIONS,
+    ready_only: bool = False,
+    now: float | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+    uri_prefix: str = "",
+) -> list[Orphan]:
+    """:func:`orphans` typed, retry_at in seconds since the epoch. See iter_orphans."""
     rows = iter_orphans(
         conn,
         operations=operations,
@@ -123,7 +181,7 @@ def iter_orphans(
     after: str | None = None,
     limit: int | None = None,
     uri_prefix: str = "",
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Orphan]:
     """Orphans in position order (documents in the order first recorded), then ``operations``'
     order; lazily, so the first row costs what one index seek costs.
 
@@ -154,15 +212,11 @@ def iter_orphans(
         "high": after_prefix(uri_prefix),
     }
 
-    def stream(rank: int, op: str) -> Iterator[tuple[tuple[int, ...], dict[str, Any]]]:
+    def stream(rank: int, op: str) -> Iterator[tuple[tuple[int, ...], Orphan]]:
         rows = conn.execute(_ORPHANS_AFTER_SQL, {**params, "op": OPERATION_ID[op]})
-        names = [c[0] for c in rows.description]
-        for values in rows:
-            row = dict(zip(names, values, strict=True))
-            document, symbol = row.pop("_document"), row.pop("_symbol")
-            order = (document, row["line"], row["character"], symbol, rank)
-            row["retry_at"] = iso(row["retry_at"])
-            yield order, row
+        for *values, document, symbol in rows:
+            row = Orphan(*values)
+            yield (document, row.line, row.character, symbol, rank), row
 
     merged = heapq.merge(*(stream(i, op) for i, op in enumerate(ops)), key=lambda r: r[0])
     last: tuple[int, ...] | None = None

@@ -29,9 +29,11 @@ from lsp_backoff.tracker.model import OPERATIONS, FailureState
 from lsp_backoff.tracker.orphans import (
     ORPHANS_PAGE_SQL,
     ORPHANS_SQL,
+    Orphan,
     after_prefix,
     iso,
     iter_orphans,
+    orphan_rows,
     orphans,
 )
 from lsp_backoff.tracker.rehash import rehash
@@ -43,8 +45,10 @@ __all__ = [
     "ORPHANS_PAGE_SQL",
     "ORPHANS_SQL",
     "SCHEMA_VERSION",
+    "Orphan",
     "iter_orphans",
     "migrate",
+    "orphan_rows",
     "orphans",
 ]
 

@@ -25,6 +25,7 @@ from lsp_backoff.proxy.messages import REQUEST_CANCELLED, TRANSIENT_CODES
 from lsp_backoff.proxy.operations import CALL_OPERATIONS
 from lsp_backoff.proxy.operations import PREPARE_CALLS as PREPARE
 from lsp_backoff.tracker.model import FailureState
+from lsp_backoff.tracker.orphans import Orphan
 
 from .client import LspConnection
 from .jsonrpc import ResponseError
@@ -64,7 +65,7 @@ class Connection(Protocol):
 
 
 class Session(Protocol):
-    """What the monitor and the asker need from the runner."""
+    """What the monitor and the asker need from the run's servers (fleet.Fleet)."""
 
     @property
     def connection(self) -> Connection: ...
@@ -83,7 +84,7 @@ class Session(Protocol):
         """operation → why, for the `operations` the server cannot answer (capabilities.py)."""
         ...
 
-    def record_unsupported(self, row: dict[str, Any], operation: str, detail: str) -> None:
+    def record_unsupported(self, row: Orphan, operation: str, detail: str) -> None:
         """The proxy records "not supported" for the row's symbol, nothing is sent."""
         ...
 
@@ -151,17 +152,17 @@ class Asker:
         #: Completion order: the monitor compares it with a snapshot taken before its flush.
         self.seq = 0
 
-    def locate(self, row: dict[str, Any]) -> None:
+    def locate(self, row: Orphan) -> None:
         """Ask definition/declaration/type_definition/implementation/references for a row."""
-        self.in_flight.add((row["symbol"], row["operation"]))
+        self.in_flight.add((row.symbol, row.operation))
         self._spawn(self._locate(row))
 
-    def call_hierarchy(self, row: dict[str, Any], ops: set[str]) -> None:
+    def call_hierarchy(self, row: Orphan, ops: set[str]) -> None:
         """Ask prepare (+ incoming/outgoing calls) once for all of `ops` of one symbol."""
         # prepare is in flight too, even when only calls are missing: a second prepare of the
         # same symbol meanwhile would race the first one's ContentModified into a short-circuit.
         for op in {*ops, PREPARE}:
-            self.in_flight.add((row["symbol"], op))
+            self.in_flight.add((row.symbol, op))
         self._spawn(self._call_hierarchy(row, ops))
 
     async def drain(self) -> None:
@@ -236,27 +237,27 @@ class Asker:
         except EnrichError:
             return NOT_SENT  # every server is gone: the monitor's revive() says why
 
-    async def _locate(self, row: dict[str, Any]) -> None:
-        key = (row["symbol"], row["operation"])
+    async def _locate(self, row: Orphan) -> None:
+        key = (row.symbol, row.operation)
 
         async def ask(conn: LspConnection) -> Any:
             if self.stop.is_set():
                 return NOT_SENT  # queued, never sent: the next run asks it
             return await self._send(
-                conn.locate(row["operation"], row["uri"], row["line"], row["character"]),
+                conn.locate(row.operation, row.uri, row.line, row.character),
                 *key,
             )
 
         try:
-            answer = await self._on_server(row["uri"], ask)
+            answer = await self._on_server(row.uri, ask)
         finally:
             self.in_flight.discard(key)
         if answer is not NOT_SENT:
             self._record(key, answer[0])
 
-    async def _call_hierarchy(self, row: dict[str, Any], ops: set[str]) -> None:
+    async def _call_hierarchy(self, row: Orphan, ops: set[str]) -> None:
         """prepare once for the symbol, then whichever of incoming/outgoing calls are missing."""
-        symbol = row["symbol"]
+        symbol = row.symbol
         outcomes: dict[str, str] = {}
 
         async def ask(conn: LspConnection) -> None:
@@ -266,12 +267,12 @@ class Asker:
             # its calls would make the next run ask prepare again. The calls are asked while
             # the document is still open: the item lives in it.
             outcome, items = await self._send(
-                conn.prepare_call_hierarchy(row["uri"], row["line"], row["character"]),
+                conn.prepare_call_hierarchy(row.uri, row.line, row.character),
                 symbol,
                 PREPARE,
             )
             outcomes[PREPARE] = outcome
-            item = pick_item(items or [], row["line"], row["character"])
+            item = pick_item(items or [], row.line, row.character)
             for op in sorted(ops & CALL_OPERATIONS):
                 if item is None:
                     # Nothing to ask about: the proxy records these with prepare's outcome.
@@ -280,7 +281,7 @@ class Asker:
                 outcomes[op], _ = await self._send(conn.calls(op, item), symbol, op)
 
         try:
-            await self._on_server(row["uri"], ask)
+            await self._on_server(row.uri, ask)
         finally:
             for op in {*ops, PREPARE}:
                 self.in_flight.discard((symbol, op))

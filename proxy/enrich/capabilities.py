@@ -11,12 +11,14 @@ the graph is the one a server answering ``-32601`` gives.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from lsp_backoff.proxy.operations import CALL_OPERATIONS, METHODS
 from lsp_backoff.proxy.operations import PREPARE_CALLS as PREPARE
+from lsp_backoff.tracker.orphans import Orphan
 from lsp_backoff.tracker.store_sql import symbol_id
 
 #: The ServerCapabilities field that says a server answers an operation (LSP 3.17).
@@ -58,15 +60,17 @@ def unsupported(
 
 
 def attach_versions(
-    db: sqlite3.Connection, rows: list[dict[str, Any]], operations: Collection[str]
-) -> None:
-    """Each row of ``operations`` gets ``version``: the content version its symbol was recorded
-    at. A placeholder must carry it, or the symbol would move to another version and its other
-    rows with it."""
+    db: sqlite3.Connection, rows: list[Orphan], operations: Collection[str]
+) -> list[Orphan]:
+    """``rows``, each row of ``operations`` with its ``version``: the content version its symbol
+    was recorded at. A placeholder must carry it, or the symbol would move to another version
+    and its other rows with it."""
     found: dict[str, str | None] = {}
+    versioned: list[Orphan] = []
     for row in rows:
-        key = row["symbol"]
-        if row["operation"] not in operations:
+        key = row.symbol
+        if row.operation not in operations:
+            versioned.append(row)
             continue
         if key not in found:
             sid = symbol_id(db, key)
@@ -74,4 +78,5 @@ def attach_versions(
             if sid is not None:
                 record = db.execute("SELECT version FROM symbol WHERE id = ?", (sid,)).fetchone()
             found[key] = record[0] if record else None
-        row["version"] = found[key]
+        versioned.append(dataclasses.replace(row, version=found[key]))
+    return versioned

@@ -20,7 +20,6 @@ import collections
 import contextlib
 import logging
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.proxy.messages import TRANSIENT_CODES
 from lsp_backoff.proxy.operations import CALLS, LOCATE
+from lsp_backoff.proxy.servers import LISTS_SOURCES, SOURCES_LISTED
 from lsp_backoff.proxy.session import ServerStartError, Session
 from lsp_backoff.proxy.units import GRAPH_UNIT
 
@@ -65,15 +65,6 @@ SYMBOL_ATTEMPTS = 5
 #: The position and call requests, by operation name (from the project's one table).
 LOCATE_METHODS = {operation: method for method, operation in LOCATE.items()}
 CALL_METHODS = {operation: method for method, operation in CALLS.items()}
-
-#: pyright and its forks (basedpyright, Pylance) name themselves in their first log line. They
-#: answer from the files of their "program": until they have listed the workspace's source
-#: files, a references answer misses every file not open — and the listing is postponed while
-#: documents keep opening (it runs 250 ms after the last "user interaction"). The listing ends
-#: with one of the SOURCES_LISTED lines (pyright's SourceEnumerator._finish). No word boundary
-#: before "pyright": basedpyright says "basedpyright language server 1.40.2 starting".
-LISTS_SOURCES = re.compile(r"(pyright|pylance) language server\b", re.IGNORECASE)
-SOURCES_LISTED = re.compile(r"(Found \d+ source files?|No source files found\.)\s*")
 
 #: How many lines of the server's stderr and the proxy's warnings are kept, to explain a crash.
 STDERR_TAIL = 20
@@ -215,6 +206,11 @@ class LspConnection:
         (spec 3.17, "Text Document Item": the version increases after each change)."""
         document = {"uri": path.as_uri(), "languageId": language_id(path), "version": version}
         self.notify("textDocument/didOpen", {"textDocument": {**document, "text": text}})
+
+    def change(self, uri: str, version: int, text: str) -> None:
+        """didChange with the whole new text, at `version` (the document's next one)."""
+        params = {"textDocument": {"uri": uri, "version": version}}
+        self.notify("textDocument/didChange", {**params, "contentChanges": [{"text": text}]})
 
     def close_document(self, uri: str) -> None:
         """didClose: the server may forget the document (and stop checking it)."""

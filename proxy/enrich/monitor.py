@@ -25,10 +25,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from lsp_backoff.tracker import queries
+from lsp_backoff.tracker.orphans import Orphan
 
 from .asking import CALL_OPERATIONS, PREPARE, Asked, Asker, Session, held_until
 from .capabilities import attach_versions, recorded_as
@@ -63,12 +63,6 @@ class RoundResult:
     @property
     def done(self) -> bool:
         return self.asked == 0 and self.waiting == 0 and self.in_flight == 0
-
-
-def parse_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 class Monitor:
@@ -188,55 +182,53 @@ class Monitor:
             self.asker.call_hierarchy(row, ops)
         return result
 
-    async def _fetch(self) -> list[dict[str, Any]]:
+    async def _fetch(self) -> list[Orphan]:
         """This workspace's orphans, read in a worker thread (rounds never overlap, so the
         connection is used by one thread at a time)."""
         rows = await asyncio.to_thread(
-            queries.orphans,
+            queries.orphan_rows,
             self.db,
             operations=self.query_operations,
             ready_only=False,
             uri_prefix=self.uri_prefix,
         )
         # One database may serve several workspaces; this run enriches only its own.
-        rows = [row for row in rows if str(row["uri"]).startswith(self.uri_prefix)]
+        rows = [row for row in rows if row.uri.startswith(self.uri_prefix)]
         self.unsupported = self.session.unsupported(self.query_operations)
         if self.unsupported:  # their placeholders carry the symbol's version
-            await asyncio.to_thread(attach_versions, self.db, rows, self.unsupported)
+            rows = await asyncio.to_thread(attach_versions, self.db, rows, self.unsupported)
         return rows
 
     def _plan(
-        self, rows: list[dict[str, Any]], snapshot: int
-    ) -> tuple[RoundResult, list[dict[str, Any]], dict[str, tuple[dict[str, Any], set[str]]]]:
+        self, rows: list[Orphan], snapshot: int
+    ) -> tuple[RoundResult, list[Orphan], dict[str, tuple[Orphan, set[str]]]]:
         """What the database says is missing, and which of it to ask now (nothing is sent)."""
         now, mono = self.wall(), self.clock()
         result = RoundResult(missing=len(rows))
-        prepare_waiting = {
-            r["symbol"] for r in rows if r["operation"] == PREPARE and r["state"] != "ready"
-        }
-        locate: list[dict[str, Any]] = []
-        calls: dict[str, tuple[dict[str, Any], set[str]]] = {}
+        prepare_waiting = {r.symbol for r in rows if r.operation == PREPARE and r.state != "ready"}
+        locate: list[Orphan] = []
+        calls: dict[str, tuple[Orphan, set[str]]] = {}
         noted_now: set[tuple[str, str, str | None]] = set()
         for row in rows:
-            key = (row["symbol"], row["operation"])
+            key = (row.symbol, row.operation)
             self.seen.add(key)
             record = self.asked.get(key)
-            is_call = row["operation"] in CALL_OPERATIONS
+            is_call = row.operation in CALL_OPERATIONS
             in_flight = self.asker.in_flight
             if key in in_flight or (is_call and (key[0], PREPARE) in in_flight):
                 result.in_flight += 1
                 continue
-            if row["operation"] in self.unsupported:
+            if row.operation in self.unsupported:
                 self._not_supported(row, result, noted_now)
                 continue
-            if row["state"] != "ready":
+            if row.state != "ready":
                 result.backoff += 1
-                if self._gives_up_waiting(record, mono, parse_time(row.get("retry_at")), now):
+                if self._gives_up_waiting(record, mono, row.retry_at, now):
                     result.abandoned.add(key)
                 else:
                     result.waiting += 1
                 continue
-            if is_call and row["symbol"] in prepare_waiting:
+            if is_call and row.symbol in prepare_waiting:
                 result.waiting += 1  # counted again once prepare leaves backoff
                 continue
             held = held_until(self.session, key, now)
@@ -256,8 +248,8 @@ class Monitor:
                 result.stuck.add(key)
             elif verdict == "wait":
                 result.waiting += 1
-            elif row["operation"] in CALL_OPERATIONS or row["operation"] == PREPARE:
-                calls.setdefault(row["symbol"], (row, set()))[1].add(row["operation"])
+            elif row.operation in CALL_OPERATIONS or row.operation == PREPARE:
+                calls.setdefault(row.symbol, (row, set()))[1].add(row.operation)
                 result.asked += 1
             else:
                 locate.append(row)
@@ -265,19 +257,19 @@ class Monitor:
         return result, locate, calls
 
     def _not_supported(
-        self, row: dict[str, Any], result: RoundResult, noted_now: set[tuple[str, str, Any]]
+        self, row: Orphan, result: RoundResult, noted_now: set[tuple[str, str, Any]]
     ) -> None:
         """Not asked: the proxy records "not supported", once per content of the symbol (a
         change under --watch re-arms it); the next round sees it filled."""
-        key = (row["symbol"], recorded_as(row["operation"]), row.get("version"))
+        key = (row.symbol, recorded_as(row.operation), row.version)
         if key in noted_now:
             result.waiting += 1
         elif key in self.noted:  # recorded a round ago and still missing: it cannot be filled
-            result.stuck.add((row["symbol"], row["operation"]))
+            result.stuck.add((row.symbol, row.operation))
         else:
             self.noted.add(key)
             noted_now.add(key)
-            self.session.record_unsupported(row, key[1], self.unsupported[row["operation"]])
+            self.session.record_unsupported(row, key[1], self.unsupported[row.operation])
             result.waiting += 1
             result.wake_by(self.wall())  # the next round needs only the flush
 

@@ -186,7 +186,7 @@ class Pool:
         self.new_connection = new_connection
         #: Shared by every session (`new_connection` hands it to each); closed by the caller.
         self.core = core
-        #: Awaited once per server start, before any document is opened (see Runner._settle).
+        #: Awaited once per server start, before any document is opened (see Fleet._settle).
         self.settle = settle
         self.command = command
         self.delays = tuple(delays)

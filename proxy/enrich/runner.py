@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import signal
 import sqlite3
 import sys
@@ -22,28 +21,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from lsp_backoff.proxy.config import ProxyConfig
-from lsp_backoff.proxy.core import Core
 from lsp_backoff.proxy.session import loop_factory
 from lsp_backoff.tracker import queries
 from lsp_backoff.tracker.errors import LspBackoffError
-from lsp_backoff.tracker.model import FailureState, SymbolRef
 
-from .capabilities import unsupported
-from .client import LspConnection, ProxyConnection, ServerDied
 from .files import list_files
+from .fleet import Fleet
 from .modules import fill_modules, supported
 from .monitor import Monitor
-from .pool import EnrichError, Pool
+from .pool import EnrichError
 from .progress import Progress, make_progress
 from .summary import build_summary, exit_status, print_summary
 from .watch_plan import Planner
 from .watch_run import WatchLoop, WatchMonitor
 from .watch_servers import forget_gone, pool_servers, registering
-from .window import Work
 
 __all__ = ["EnrichError", "EnrichOptions", "Runner", "run_enrich"]
 
@@ -82,108 +75,49 @@ class EnrichOptions:
 
 
 class Runner:
+    """One run: the first pass, the monitor (and the watch loop), the summary, over a fleet."""
+
     def __init__(self, options: EnrichOptions, progress: Progress | None = None) -> None:
         self.options = options
         self.progress = progress if progress is not None else make_progress()
         self.config = dataclasses.replace(
             options.proxy, db=options.db, no_db=False, server=tuple(options.server)
         )
-        self.files = 0
-        self.symbols = 0
-        self.symbol_errors = 0
         self.modules: dict[str, int] = {}  # --modules: symbols recorded, requests asked
         self.proxy_stats: dict[str, int] = {}
-        self.stop = asyncio.Event()
-        # One core for every server: one tracker, one writer, one set of counters (pool.py).
-        self.core = Core.open(self.config)
-        if options.watch:
-            # The watch loop applies the name rule itself, with every file's names (files the
-            # proxies never read too) and while the monitor is held; a proxy's own rule for a
-            # watched file would land after its read, possibly after the loop let go.
-            self.core.outcomes.mentions = None
         #: What each file was told as (`--watch` only): the watch loop plans changes from it.
         self.planner: Planner | None = Planner(keep_open=False) if options.watch else None
         read = _read_text if self.planner is None else registering(_read_text, self.planner)
-        self.pool = Pool(
-            options.servers,
-            self._new_connection,
-            core=self.core,
-            command=" ".join(options.server),
+        self.fleet = Fleet(
+            self.config,
+            options.workspace,
+            servers=options.servers,
             window=options.open_files,
             jobs=options.jobs,
             read=read,
             delays=RESTART_DELAYS,
             progress=self.progress,
-            settle=self._settle,
+            timeout=options.timeout,
+            # The watch loop applies the name rule itself, with every file's names (files the
+            # proxies never read too) and while the monitor is held; a proxy's own rule for a
+            # watched file would land after its read, possibly after the loop let go.
+            names=not options.watch,
         )
-        self._paths: dict[str, Path] = {}
-        self._smallest: Path | None = None
+        self.stop = self.fleet.stop
+        self.pool = self.fleet.pool
+        self.core = self.fleet.core
 
     @property
-    def connection(self) -> Pool:
-        """What the monitor flushes and watches: every proxy of the run at once."""
-        return self.pool
+    def files(self) -> int:
+        return self.fleet.files
+
+    @property
+    def symbols(self) -> int:
+        return self.fleet.symbols
 
     @property
     def restarts(self) -> int:
         return self.pool.restarts
-
-    def _new_connection(self) -> ProxyConnection:
-        # The backstop outlives the proxy's own --timeout so that the proxy's answer wins.
-        return ProxyConnection(
-            self.config, self.options.workspace, self.options.timeout + 15, core=self.core
-        )
-
-    async def revive(self) -> None:
-        """A server running again after every one died, or EnrichError."""
-        await self.pool.revive()
-
-    def submit(self, uri: str, work: Work) -> asyncio.Future[Any]:
-        """Run `work` on a server with `uri`'s document open (see window.py)."""
-        path = self._paths.get(uri) or Path(url2pathname(urlsplit(uri).path))
-        return self.pool.submit(path, work, uri)
-
-    def unsupported(self, operations: Sequence[str]) -> dict[str, str]:
-        """Of `operations`, those the servers cannot answer (capabilities.py); every server of
-        the pool runs the same command, so the first one initialized speaks for all."""
-        for worker in self.pool.workers:
-            connection = worker.connection
-            if connection is not None and connection.capabilities is not None:
-                return unsupported(connection.capabilities, connection.registered, operations)
-        return {}
-
-    def record_unsupported(self, row: dict[str, Any], operation: str, detail: str) -> None:
-        """Have the proxy record what a -32601 answer would: an error placeholder."""
-        ref = SymbolRef(
-            row["symbol"], row["uri"], row["name"], row["line"], row["character"],
-            row.get("kind"), row.get("version"),
-        )  # fmt: skip
-        self.core.outcomes.unsupported(ref, operation, detail)
-
-    def failure_state(self, symbol: str, operation: str) -> FailureState | None:
-        """The shared tracker's state of the pair (monitor.py: held back by the proxy?)."""
-        self.core.drain()  # answers some session has relayed but not recorded yet
-        return self.core.tracker.get(symbol, operation)
-
-    async def _settle(self, connection: LspConnection) -> None:
-        """Before a server gets its first didOpen: documentSymbol of the smallest file, not
-        opened. Servers that apply their configuration after `initialized` (basedpyright asks
-        for it with workspace/configuration) answer requests only once configured; a file
-        basedpyright saw opened before that is never taken into its program, so once closed
-        it is dropped, and every reference from it is missing from then on. The answer is
-        recorded like any other (the same one phase 1 gets).
-
-        Then, for a server that lists the workspace's sources before it answers in full
-        (pyright's family: client.LISTS_SOURCES), the end of that listing: a file opened
-        before it postpones the listing, and a references answer given meanwhile misses every
-        closed file — recorded as current, the graph would lack those edges for good."""
-        if self._smallest is not None:
-            await connection.document_symbols(self._smallest.as_uri())
-        if not await connection.workspace_listed(self.options.timeout):
-            self.progress.note(
-                f"the server has not said it listed the workspace's sources within"
-                f" {self.options.timeout} s; references asked now may miss files not open"
-            )
 
     async def _phase1(self, files: Sequence[Path]) -> None:
         self.progress.files(len(files))
@@ -192,15 +126,9 @@ class Runner:
         ordered = await asyncio.to_thread(sorted, files, key=_size, reverse=True)
 
         async def one(path: Path) -> None:
-            while not self.stop.is_set():
-                try:
-                    done = await self.pool.submit(path, functools.partial(self._outline, path))
-                except ServerDied:
-                    continue  # asked again on a server that runs (restarted or another)
-                if done:
-                    self.files += 1
-                    self.progress.file_done()
-                return
+            if await self.fleet.outline(path):
+                self.fleet.files += 1
+                self.progress.file_done()
 
         await asyncio.gather(*(one(path) for path in ordered))
 
@@ -214,30 +142,16 @@ class Runner:
         if not any(w.connection is not None and supported(w.connection) for w in self.pool.workers):
             return
         counts = await fill_modules(
-            self.options.workspace, files, _read_text, self.submit, self.core.outcomes.sink
+            self.options.workspace, files, _read_text, self.fleet.submit, self.core.outcomes.sink
         )
         self.modules = {"symbols": counts.modules, "requests": counts.requests}
-
-    async def _outline(self, path: Path, connection: LspConnection) -> bool:
-        """documentSymbol of one open file; False when the run is stopping (nothing sent)."""
-        if self.stop.is_set():
-            return False
-        try:
-            result = await connection.document_symbols(path.as_uri())
-        except ServerDied:
-            raise
-        except Exception:  # an error answer for one file must not stop the run
-            self.symbol_errors += 1
-            return True
-        self.symbols += _count_symbols(result if isinstance(result, list) else [])
-        return True
 
     async def run(self) -> int:
         started = time.monotonic()
         files = list_files(self.options.workspace, self.options.include, self.options.exclude)
-        self._paths = {path.as_uri(): path for path in files}
+        self.fleet.paths = {path.as_uri(): path for path in files}
         if files:
-            self._smallest = await asyncio.to_thread(min, files, key=_size)
+            self.fleet.smallest = await asyncio.to_thread(min, files, key=_size)
         try:
             await self.pool.start()
         except BaseException:
@@ -251,7 +165,7 @@ class Runner:
             watch = WatchLoop(
                 self.options.workspace,
                 self.planner,
-                pool_servers(self),
+                pool_servers(self.fleet),
                 include=self.options.include,
                 exclude=self.options.exclude,
                 jobs=self.options.jobs,
@@ -261,11 +175,11 @@ class Runner:
         try:
             await self._phase1(files)
             await self._modules(files)
-            await self.pool.flush()
+            await self.fleet.settled()
             db = queries.connect(self.options.db)
-            await forget_gone(self, db, files)
+            await forget_gone(self.fleet, db, files, self.options.include)
             monitor = (WatchMonitor if watch is not None else Monitor)(
-                self,
+                self.fleet,
                 db,
                 self.options.operations,
                 interval=self.options.interval,
@@ -282,7 +196,7 @@ class Runner:
             interrupted = self.stop.is_set()
             if interrupted and monitor is not None:
                 await _bounded(monitor.drain(), INTERRUPT_GRACE, monitor)
-            await self.pool.flush(need_server=False)  # every server may be gone by now
+            await self.fleet.settled(need_server=False)  # every server may be gone by now
             self.proxy_stats = await self.pool.stats()
             summary = build_summary(
                 db,
@@ -290,7 +204,7 @@ class Runner:
                 operations=monitor.query_operations,
                 files=self.files,
                 symbols=self.symbols,
-                symbol_errors=self.symbol_errors,
+                symbol_errors=self.fleet.symbol_errors,
                 monitor=monitor,
                 proxy_stats=self.proxy_stats,
                 restarts=self.restarts,
@@ -341,15 +255,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _count_symbols(result: Sequence[Any]) -> int:
-    """DocumentSymbol trees count every node; flat SymbolInformation lists count each entry."""
-    total = 0
-    for entry in result:
-        children = entry.get("children") if isinstance(entry, dict) else None
-        total += 1 + _count_symbols(children if isinstance(children, list) else [])
-    return total
 
 
 def run_enrich(options: EnrichOptions) -> int:

@@ -1,14 +1,12 @@
-"""What the watch loop of `enrich --watch` needs from the run's pool of servers (pool.py,
-window.py), and the run's bookkeeping around it: telling every running server, giving a changed
-file's new text to windows that have it open, closing a gone file where it is open, listing
-symbols again through the windows, re-arming through one proxy's store; registering each file's
-first text with the planner; forgetting files gone from the listing at the start of a run.
+"""What the watch loop of `enrich --watch` needs from the run's servers (fleet.py), and the
+run's bookkeeping around it: the fleet's notify / change / forget / outline / rearm / settled as
+the loop's `Servers`; registering each file's first text with the planner; forgetting files
+gone from the listing at the start of a run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
-from .client import ServerDied
+from .fleet import Fleet
 from .watch import Observed, gone_documents, stat_of
 from .watch_plan import DELETED, Planner
 from .window import Reader
@@ -42,55 +40,20 @@ class Servers:
         self.gone = gone
 
 
-def pool_servers(runner: Any) -> Servers:
-    """The servers of `runner`'s pool (pool.py, window.py) as the watch loop sees them.
+def pool_servers(fleet: Fleet) -> Servers:
+    """The run's servers (fleet.py) as the watch loop sees them.
 
     Every running server gets the notifications. A changed file a window has open (with
     `--open-files 0` every opened file stays open) gets its new text there as a didChange at
     that window's next version; re-listing goes through the windows like the first pass."""
-    pool = runner.pool
-
-    def live() -> list[Any]:
-        return [w.connection for w in pool.workers if w.alive and w.connection is not None]
-
-    def notify(method: str, params: dict[str, Any]) -> None:
-        for connection in live():
-            connection.notify(method, params)
-
-    def changed(path: Path, text: str) -> None:
-        uri = path.as_uri()
-        for worker in pool.workers:
-            window, connection = worker.window, worker.connection
-            doc = window.open.get(uri)
-            if doc is None or not doc.sent or connection is None or not worker.alive:
-                continue
-            version = window.versions[uri] = window.versions.get(uri, 0) + 1
-            params = {"textDocument": {"uri": uri, "version": version}}
-            connection.notify(
-                "textDocument/didChange", {**params, "contentChanges": [{"text": text}]}
-            )
-
-    def gone(path: Path) -> None:
-        uri = path.as_uri()
-        for worker in pool.workers:
-            if worker.alive and worker.connection is not None:
-                worker.window.forget(worker.connection, uri)
 
     async def outline(path: Path) -> None:
-        while not runner.stop.is_set():
-            try:
-                await pool.submit(path, functools.partial(runner._outline, path))
-                return
-            except ServerDied:
-                continue  # asked again on a server that runs (restarted or another)
+        await fleet.outline(path)
 
     def rearm(uri: str, names: frozenset[str]) -> None:
-        # Every session's core writes the same file; one of them applies the rules.
-        connections = live()
-        if connections:
-            connections[0].core.store.rearm(uri, names, STALE_OPERATIONS)
+        fleet.rearm(uri, names, STALE_OPERATIONS)
 
-    return Servers(notify, outline, pool.flush, rearm, changed, gone)
+    return Servers(fleet.notify, outline, fleet.settled, rearm, fleet.change, fleet.forget)
 
 
 def registering(read: Reader, planner: Planner) -> Reader:
@@ -110,14 +73,14 @@ def registering(read: Reader, planner: Planner) -> Reader:
     return read_and_register
 
 
-async def forget_gone(runner: Any, db: sqlite3.Connection, files: Sequence[Path]) -> None:
+async def forget_gone(
+    fleet: Fleet, db: sqlite3.Connection, files: Sequence[Path], include: tuple[str, ...]
+) -> None:
     """Documents of this workspace the graph holds but the listing no longer has leave the
     graph: told to every server's proxy as an editor would tell it (Deleted watched files)."""
-    root, include = runner.options.workspace, runner.options.include
-    gone = await asyncio.to_thread(gone_documents, db, root, files, include)
-    servers = pool_servers(runner)
+    gone = await asyncio.to_thread(gone_documents, db, fleet.workspace, files, include)
     for start in range(0, len(gone), 1000):  # bounded messages, however many are gone
         changes = [{"uri": uri, "type": DELETED} for uri in gone[start : start + 1000]]
-        servers.notify("workspace/didChangeWatchedFiles", {"changes": changes})
+        fleet.notify("workspace/didChangeWatchedFiles", {"changes": changes})
     if gone:
-        await runner.pool.flush()
+        await fleet.settled()

@@ -22,9 +22,10 @@ after --backoff-base — 5 s that were the whole difference between a one-server
 open for phase 2 and a workspace no larger than the window opened once.
 
 `size` 0: a document opened stays open — what `--open-files auto` gives the servers in
-OPEN_ALL, and the behaviour before the window.
+proxy/servers.py marks `open_all`, and the behaviour before the window.
 
-This module sends didOpen and didClose and nothing else; what the work asks is the caller's.
+This module sends didOpen, didChange (a file changed under `enrich --watch`) and didClose and
+nothing else, and owns each document's version numbers; what the work asks is the caller's.
 """
 
 from __future__ import annotations
@@ -38,31 +39,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lsp_backoff.proxy.servers import named
 from lsp_backoff.tracker.errors import LspBackoffError
 
 from .client import LspConnection
 
-#: The window when `--open-files auto` (the default) meets a server not in OPEN_ALL.
+#: The window when `--open-files auto` (the default) meets a server whose entry in
+#: proxy/servers.py is not `open_all`: clangd, whose open documents each keep a parsed
+#: preamble, and any server not measured.
 DEFAULT_OPEN_FILES = 8
-#: Servers, by the `serverInfo.name` their initialize answer gives (case aside), that analyse
-#: the whole workspace whatever is open and re-check at every didOpen/didClose: a window costs
-#: them far more time than the memory it saves (docs/performance.md, "The window, measured":
-#: on `rich` pyrefly took 3.4x as long with 8 documents open as with all, ty 7x and left questions
-#: unanswered, basedpyright 1.1x with a higher peak RSS; on `pip`, 436 files, basedpyright's
-#: peak was 2% lower with the window, pyrefly's 12% lower at 2.3x the time). `auto` keeps
-#: every document of theirs open once opened. Every other
-#: server — clangd, whose open documents each keep a parsed preamble, and any server not
-#: measured — gets DEFAULT_OPEN_FILES.
-OPEN_ALL = frozenset({"basedpyright", "pyright", "pyrefly-lsp", "ty"})
 
 
 def auto_window(server_info: Any) -> int:
     """The window `--open-files auto` gives a server whose initialize answer carried
     `server_info` (its serverInfo: {"name", "version"}; anything else when it sent none)."""
-    name = server_info.get("name") if isinstance(server_info, dict) else None
-    if isinstance(name, str) and name.strip().lower() in OPEN_ALL:
-        return 0
-    return DEFAULT_OPEN_FILES
+    return 0 if named(server_info).open_all else DEFAULT_OPEN_FILES
 
 
 #: One piece of work: it gets the connection of the server whose window has its document open.
@@ -315,6 +306,15 @@ class Window:
         uri = next(iter(self._idle))
         self._close(connection, uri, self.open[uri])
         return True
+
+    def change(self, connection: LspConnection, uri: str, text: str) -> None:
+        """`uri`'s file has new text (enrich --watch): if this window has it open, the server
+        gets it as a didChange at the document's next version."""
+        doc = self.open.get(uri)
+        if doc is None or not doc.sent:
+            return
+        version = self.versions[uri] = self.versions.get(uri, 0) + 1
+        connection.change(uri, version, text)
 
     def forget(self, connection: LspConnection, uri: str) -> None:
         """`uri`'s file left the workspace (enrich --watch): close it now if nothing is waiting

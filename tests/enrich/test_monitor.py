@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from lsp_backoff.proxy.enrich.asking import Asked, pick_item
 from lsp_backoff.proxy.enrich.monitor import Monitor
 from lsp_backoff.proxy.enrich.progress import PlainProgress
 from lsp_backoff.tracker.model import FailureState
+from lsp_backoff.tracker.orphans import Orphan
 
 NOW = 1_000_000.0
 
@@ -68,17 +69,13 @@ class FakeSession:
     def unsupported(self, operations: Any) -> dict[str, str]:
         return {}  # the capabilities are not known: everything is asked
 
-    def record_unsupported(self, row: dict, operation: str, detail: str) -> None:
+    def record_unsupported(self, row: Orphan, operation: str, detail: str) -> None:
         raise AssertionError("everything is supported here")
 
 
-def row(symbol: str, operation: str, state: str = "ready", retry_in: float | None = None) -> dict:
-    retry_at = None
-    if retry_in is not None:
-        retry_at = datetime.fromtimestamp(NOW + retry_in, UTC).isoformat()
-    return {"symbol": symbol, "name": symbol, "uri": f"file:///ws/{symbol}.py", "line": 0,
-            "character": 4, "kind": 12, "operation": operation, "state": state,
-            "retry_at": retry_at}  # fmt: skip
+def row(symbol: str, operation: str, state: str = "ready", retry_in: float | None = None) -> Orphan:
+    retry_at = None if retry_in is None else NOW + retry_in
+    return Orphan(symbol, symbol, f"file:///ws/{symbol}.py", 0, 4, 12, operation, state, retry_at)
 
 
 def make_monitor(operations: tuple[str, ...] = ("references",)) -> Monitor:
@@ -97,13 +94,13 @@ def make_monitor(operations: tuple[str, ...] = ("references",)) -> Monitor:
     )
 
 
-def script(monkeypatch: pytest.MonkeyPatch, *rounds: list[dict]) -> None:
+def script(monkeypatch: pytest.MonkeyPatch, *rounds: list[Orphan]) -> None:
     answers = list(rounds)
 
-    def orphans(conn: Any, **kwargs: Any) -> list[dict]:
+    def orphans(conn: Any, **kwargs: Any) -> list[Orphan]:
         return answers.pop(0) if len(answers) > 1 else answers[0]
 
-    monkeypatch.setattr(monitor_module.queries, "orphans", orphans)
+    monkeypatch.setattr(monitor_module.queries, "orphan_rows", orphans)
 
 
 async def test_asks_ready_orphans_then_stops_when_none_are_left(
@@ -122,7 +119,7 @@ async def test_asks_ready_orphans_then_stops_when_none_are_left(
 async def test_other_workspaces_and_long_backoffs_are_left_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    elsewhere = dict(row("x", "references"), uri="file:///other/x.py")
+    elsewhere = dataclasses.replace(row("x", "references"), uri="file:///other/x.py")
     script(monkeypatch, [elsewhere, row("slow", "references", "backoff", retry_in=120)])
     monitor = make_monitor()
     last = await monitor.run(asyncio.Event())

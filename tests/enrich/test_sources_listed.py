@@ -1,5 +1,5 @@
 """enrich waits until a pyright-like server has listed the workspace's sources before it opens
-a document (Runner._settle, client.LISTS_SOURCES): pyright answers references from open files
+a document (Fleet._settle, servers.LISTS_SOURCES): pyright answers references from open files
 only until then, and every didOpen postpones the listing, so an early answer would be recorded
 as current while missing the references of every closed file.
 

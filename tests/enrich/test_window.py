@@ -55,7 +55,7 @@ def check_window(log: list[dict[str, Any]], window: int) -> dict[str, list[int]]
             assert uri in open_now, f"{uri} closed while not open"
             open_now.discard(uri)
         elif kind == "outline" and not settled and not versions:
-            settled = True  # the one documentSymbol before any didOpen (Runner._settle)
+            settled = True  # the one documentSymbol before any didOpen (Fleet._settle)
         else:
             assert entry["open"], f"{kind} on {uri} while it was not open"
     return versions

@@ -21,6 +21,9 @@ class FakeConnection:
     def close_document(self, uri: str) -> None:
         self.log.append(("close", uri.rsplit("/", 1)[-1]))
 
+    def change(self, uri: str, version: int, text: str) -> None:
+        self.log.append(("change", f"{uri.rsplit('/', 1)[-1]} v{version} {text}"))
+
 
 async def read(path: Path) -> str:
     return "text"
@@ -132,3 +135,20 @@ async def test_an_idle_open_document_does_not_hold_its_work_back_from_an_idle_se
     for pump in (pump_a, pump_b):
         pump.cancel()
     await asyncio.gather(pump_a, pump_b, return_exceptions=True)
+
+
+async def test_a_changed_file_is_told_where_it_is_open_at_its_next_version() -> None:
+    """The window owns each document's versions (enrich --watch, fleet.Fleet.change): a file
+    open here gets a didChange at the version after its didOpen's; one not open gets nothing."""
+    queue = DocumentQueue()
+    log: list[tuple[str, str]] = []
+    window = Window(queue, size=0, jobs=4, read=read)
+    connection = FakeConnection(log)
+    pump = asyncio.ensure_future(window.pump(connection))  # type: ignore[arg-type]
+    assert await submit(queue, "a.py", answer) == "ok"
+    window.change(connection, (Path("/ws") / "a.py").as_uri(), "new")  # type: ignore[arg-type]
+    window.change(connection, (Path("/ws") / "b.py").as_uri(), "new")  # type: ignore[arg-type]
+    window.change(connection, (Path("/ws") / "a.py").as_uri(), "newer")  # type: ignore[arg-type]
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+    assert log == [("open", "a.py"), ("change", "a.py v2 new"), ("change", "a.py v3 newer")]

@@ -218,9 +218,7 @@ def check_in_step(conn: sqlite3.Connection) -> None:
           AND coalesce(f.skipped, 0) = 0""",
         {"ops": ops},
     ).fetchall()
-    fast = [
-        (r["symbol"], r["operation"]) for r in queries.iter_orphans(conn, operations=OPERATIONS)
-    ]
+    fast = [(r.symbol, r.operation) for r in queries.iter_orphans(conn, operations=OPERATIONS)]
     assert sorted(fast) == sorted(slow)
 
 

@@ -64,7 +64,7 @@ def test_servers_are_named_by_server_info_else_by_command() -> None:
     assert identify(None, ["env", "-u", "X", *BASEDPYRIGHT]) is KNOWN["basedpyright"]
     assert identify({"name": "pyrefly"}, ["pyrefly", "lsp"]) is UNKNOWN
     assert by_command(["node", "/x/node_modules/other/langserver.index.js"]) is UNKNOWN
-    assert identify({"name": "ty"}, []) is UNKNOWN
+    assert identify({"name": "ty"}, []).cancel_poisons == frozenset()  # an entry, no cancel rule
 
 
 def test_a_cancelled_references_is_answered_by_the_proxy_and_never_reaches_basedpyright() -> None:
