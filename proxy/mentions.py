@@ -1,5 +1,7 @@
 """The name rule for an editor's session (issue 13; tracker/staleness.py): when a document's
-content changes, symbols elsewhere whose names its old or new text mentions are re-armed for
+content changes, symbols elsewhere whose names the edit added or removed in code (issue 24,
+proxy/edits.py: a comment or docstring word names nothing) — or, for a text longer than
+DIFF_LIMIT or one side unknown, that its old or new text mentions — are re-armed for
 the operations another file can change (references, implementation, incoming and outgoing
 calls), and answers pointing into it stop counting (the target rule runs with it).
 
@@ -29,6 +31,7 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from lsp_backoff.proxy.edits import compare
 from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
@@ -37,6 +40,11 @@ IDENTIFIER = re.compile(r"\b[^\W\d]\w*")
 #: A chunk longer than this (a file opened and not edited yet is one chunk) is scanned in
 #: slices of whole lines about this long: ~2 ms each, so the GIL changes hands in between.
 _SLICE = 8192
+
+#: Texts up to this many characters are diffed (proxy/edits.py: the names the edit added or
+#: removed, ~20 ms for 100 KB); a longer one is named by its edited chunks' words, as before
+#: (a diff of a 10 MB text would hold the GIL for too long on the writer thread).
+DIFF_LIMIT = 1_000_000
 
 #: ``rearm(uri, names, operations)``: the store's (``GraphStore.rearm``); `names` is called
 #: on the writer thread and returns the names, or None when there is nothing to do.
@@ -119,4 +127,11 @@ class Mentions:
             and before.text == after.text
         ):
             return None
+        if (
+            before is not None
+            and after is not None
+            and max(before.length(), after.length()) <= DIFF_LIMIT
+        ):
+            # Only what the edit added or removed in code (issue 24, proxy/edits.py).
+            return compare(before.text, after.text, uri).names
         return mentioned(before, after)

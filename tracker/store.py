@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from lsp_backoff.tracker import staleness
+from lsp_backoff.tracker import moves, staleness
 from lsp_backoff.tracker import store_sql as sql
 from lsp_backoff.tracker.errors import StoreError
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
@@ -253,6 +253,37 @@ class GraphStore:
             return () if found is None else staleness.rearm_op(uri, found, operations)
 
         self._put(build)  # type: ignore[arg-type]
+
+    def translate(
+        self,
+        uri: str,
+        old_version: str,
+        new_version: str,
+        line_map: moves.LineMap,
+        names: Collection[str],
+        operations: Collection[str],
+        redo: Collection[str] = (),
+        members: Collection[str] = (),
+    ) -> None:
+        """The document went from content `old_version` to `new_version` through `line_map`:
+        its rows and the answers pointing into it move instead of going stale (only those on
+        touched lines or in the map's holes go), then the name rule for `names` runs for
+        symbols elsewhere (and for `members` of classes named: tracker/moves.py); the
+        document's own kept symbols are asked `redo` again. Replaces `rearm` for an edit
+        whose texts before and after are both known."""
+        self._put(
+            moves.translate_op(
+                uri,
+                old_version,
+                new_version,
+                line_map,
+                names,
+                operations,
+                self._clock(),
+                redo,
+                members,
+            )
+        )
 
     def _put(self, op: Op) -> None:
         if not op or self._closed or self._fatal is not None:

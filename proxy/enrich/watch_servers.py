@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lsp_backoff.tracker.staleness import STALE_OPERATIONS
+from lsp_backoff.proxy.edits import implicit_members
+from lsp_backoff.tracker.moves import LineMap
+from lsp_backoff.tracker.staleness import SITE_OPERATIONS, STALE_OPERATIONS
 
 from .client import ServerDied
 from .watch import Observed, gone_documents, stat_of
@@ -33,6 +35,7 @@ class Servers:
         rearm: Callable[[str, frozenset[str]], None],
         changed: Callable[[Path, str], None] = lambda path, text: None,
         gone: Callable[[Path], None] = lambda path: None,
+        translate: Callable[[str, str, str, LineMap, frozenset[str]], None] | None = None,
     ) -> None:
         self.notify, self.outline, self.flush, self.rearm = notify, outline, flush, rearm
         #: A file's new text, for servers that have it open (the planner's didChange is for
@@ -40,6 +43,18 @@ class Servers:
         self.changed = changed
         #: A file left the workspace: servers that have it open close it.
         self.gone = gone
+        self._translate = translate
+
+    def translate(
+        self, uri: str, old: str, new: str, line_map: LineMap, names: frozenset[str]
+    ) -> None:
+        """`uri` changed from content `old` to `new` through `line_map`, adding or removing
+        `names` (GraphStore.translate); where the graph cannot be reached this way, the rules
+        run as for any change, with the edit's names."""
+        if self._translate is not None:
+            self._translate(uri, old, new, line_map, names)
+        else:
+            self.rearm(uri, names)
 
 
 def pool_servers(runner: Any) -> Servers:
@@ -90,7 +105,15 @@ def pool_servers(runner: Any) -> Servers:
         if connections:
             connections[0].core.store.rearm(uri, names, STALE_OPERATIONS)
 
-    return Servers(notify, outline, pool.flush, rearm, changed, gone)
+    def translate(uri: str, old: str, new: str, line_map: LineMap, names: frozenset[str]) -> None:
+        # Code changed (some name did): answers tied to the code around a kept symbol of the
+        # file are asked again; an edit of comments, docstrings or spacing keeps them all.
+        redo = SITE_OPERATIONS if names else ()
+        members = implicit_members(uri)
+        store = pool.core.store
+        store.translate(uri, old, new, line_map, names, STALE_OPERATIONS, redo, members)
+
+    return Servers(notify, outline, pool.flush, rearm, changed, gone, translate)
 
 
 def registering(read: Reader, planner: Planner) -> Reader:
