@@ -78,6 +78,11 @@ class LineMap:
         for start, end in self.holes.get(line, ()):
             if start <= character < end or character == end == start:
                 return None
+        if line == character == 0 and new != old:
+            # The document's start is where a module's call hierarchy item points, whatever
+            # text comes first (basedpyright: an empty range at 0:0): not a text position to
+            # move. Whatever sits there is stale when the first line moves.
+            return None
         return new + line - old, character
 
     def lines_moved(self) -> bool:
