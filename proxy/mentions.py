@@ -31,9 +31,11 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from lsp_backoff.proxy.edits import compare
+from lsp_backoff.proxy.documents import content_hash
+from lsp_backoff.proxy.edits import compare, implicit_members
 from lsp_backoff.proxy.text import Text
-from lsp_backoff.tracker.staleness import STALE_OPERATIONS
+from lsp_backoff.tracker.moves import Edited, LineMap
+from lsp_backoff.tracker.staleness import SITE_OPERATIONS, STALE_OPERATIONS
 
 #: An identifier as most languages spell one: a letter or underscore, then word characters.
 IDENTIFIER = re.compile(r"\b[^\W\d]\w*")
@@ -48,7 +50,7 @@ DIFF_LIMIT = 1_000_000
 
 #: ``rearm(uri, names, operations)``: the store's (``GraphStore.rearm``); `names` is called
 #: on the writer thread and returns the names, or None when there is nothing to do.
-Rearm = Callable[[str, Callable[[], frozenset[str] | None], Collection[str]], None]
+Rearm = Callable[[str, Callable[[], frozenset[str] | Edited | None], Collection[str]], None]
 
 
 def identifiers(text: str) -> frozenset[str]:
@@ -112,9 +114,11 @@ class Mentions:
         self.queued += 1
         self._rearm(uri, lambda: self._names(uri, job), STALE_OPERATIONS)
 
-    def _names(self, uri: str, job: _Pending) -> frozenset[str] | None:
-        """On the writer thread: the names of the texts before and after, None when the
-        content is the same after all (an edit undone before the writer got to it)."""
+    def _names(self, uri: str, job: _Pending) -> frozenset[str] | Edited | None:
+        """On the writer thread: the edit from the text before to the text after (its line
+        map and the names it changed: the rows move, tracker/moves.py), else the names of
+        both texts; None when the content is the same after all (an edit undone before the
+        writer got to it)."""
         with self._lock:
             job.taken = True
             if self._pending.get(uri) is job:
@@ -132,6 +136,15 @@ class Mentions:
             and after is not None
             and max(before.length(), after.length()) <= DIFF_LIMIT
         ):
-            # Only what the edit added or removed in code (issue 24, proxy/edits.py).
-            return compare(before.text, after.text, uri).names
+            # Only what the edit added or removed (issue 24, proxy/edits.py), and the rows
+            # move through its line map when the graph holds the text before.
+            edit = compare(before.text, after.text, uri)
+            return Edited(
+                before.version(content_hash),
+                after.version(content_hash),
+                LineMap(edit.blocks, edit.holes),
+                edit.names,
+                SITE_OPERATIONS if edit.names else (),
+                implicit_members(uri),
+            )
         return mentioned(before, after)

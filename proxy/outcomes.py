@@ -29,6 +29,7 @@ from lsp_backoff.proxy.recording import (
 from lsp_backoff.proxy.text import Text
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.moves import Edited
 
 #: No call hierarchy item means there are no calls to ask about (CONTRACTS: call hierarchy).
 _FOLLOWS_PREPARE = tuple(CALLS.values())
@@ -58,7 +59,7 @@ class Sink(Protocol):
     def rearm(
         self,
         uri: str,
-        names: Collection[str] | Callable[[], Collection[str] | None],
+        names: Collection[str] | Callable[[], Collection[str] | Edited | None],
         operations: Collection[str],
     ) -> None: ...
 

@@ -19,7 +19,7 @@ from lsp_backoff.proxy.config import DB_ENV, ProxyConfig
 from lsp_backoff.tracker.errors import LspBackoffError
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
-from lsp_backoff.tracker.moves import LineMap
+from lsp_backoff.tracker.moves import Edited, LineMap
 from lsp_backoff.tracker.store import GraphStore
 
 log = logging.getLogger("lsp_backoff.store")
@@ -193,7 +193,7 @@ class StoreLink:
     def rearm(
         self,
         uri: str,
-        names: Collection[str] | Callable[[], Collection[str] | None],
+        names: Collection[str] | Callable[[], Collection[str] | Edited | None],
         operations: Collection[str],
     ) -> None:
         if self.store is not None:

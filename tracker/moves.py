@@ -89,6 +89,19 @@ class LineMap:
         return any(old != new for old, new, _count in self.blocks)
 
 
+@dataclass(frozen=True)
+class Edited:
+    """An edit as `GraphStore.rearm`'s deferred names may describe it: the rows move
+    (`translate_op`) instead of the target rule dropping every answer into the document."""
+
+    old_version: str
+    new_version: str
+    line_map: LineMap
+    names: frozenset[str]
+    redo: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+
 def translate_op(
     uri: str,
     old_version: str,

@@ -232,7 +232,7 @@ class GraphStore:
     def rearm(
         self,
         uri: str,
-        names: Collection[str] | Callable[[], Collection[str] | None],
+        names: Collection[str] | Callable[[], Collection[str] | moves.Edited | None],
         operations: Collection[str],
     ) -> None:
         """The document changed and its old or new text mentions `names`: answers pointing
@@ -241,7 +241,8 @@ class GraphStore:
 
         `names` may be a function returning them, or None for "nothing changed after all":
         it then runs on the writer thread (finding the names of a large text is work the
-        caller's thread must not do; proxy/mentions.py)."""
+        caller's thread must not do; proxy/mentions.py) — or a `moves.Edited`: then the
+        rows move through the edit's line map (`translate`) instead."""
         if not callable(names):
             self._put(staleness.rearm_op(uri, names, operations))
             return
@@ -250,6 +251,11 @@ class GraphStore:
 
         def build() -> Op:
             found = find()
+            if isinstance(found, moves.Edited):
+                return moves.translate_op(
+                    uri, found.old_version, found.new_version, found.line_map, found.names,
+                    operations, self._clock(), found.redo, found.members,
+                )  # fmt: skip
             return () if found is None else staleness.rearm_op(uri, found, operations)
 
         self._put(build)  # type: ignore[arg-type]

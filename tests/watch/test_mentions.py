@@ -9,9 +9,10 @@ from collections.abc import Callable, Collection
 from lsp_backoff.proxy import mentions
 from lsp_backoff.proxy.mentions import IDENTIFIER, Mentions, identifiers, mentioned
 from lsp_backoff.proxy.text import Text, edited
+from lsp_backoff.tracker.moves import Edited
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
-Job = Callable[[], frozenset[str] | None]
+Job = Callable[[], frozenset[str] | Edited | None]
 
 
 class Store:
@@ -24,8 +25,10 @@ class Store:
         self.jobs.append((uri, names, operations))
 
     def run(self) -> list[tuple[str, frozenset[str] | None]]:
+        """(uri, names) per rule; an edit (the rows move: tracker/moves.py) by its names."""
         jobs, self.jobs = self.jobs, []
-        return [(uri, names()) for uri, names, _ in jobs]
+        found = [(uri, names()) for uri, names, _ in jobs]
+        return [(uri, n.names if isinstance(n, Edited) else n) for uri, n in found]
 
 
 def change(text: Text, line: int, new: str) -> Text:
