@@ -246,6 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _differences(name: str, watched: list[Any], fresh: list[Any]) -> None:
+    """The rows only one graph has (at most 10 each), on stderr."""
+    a, b = set(watched), set(fresh)
+    print(f"{name}: {len(a - b)} rows only watched, {len(b - a)} only fresh", file=sys.stderr)
+    for label, only in (("only watched", a - b), ("only fresh", b - a)):
+        for row in sorted(only)[:10]:
+            print(f"{name}: {label}: {row}", file=sys.stderr)
+
+
 def rich_main(args: argparse.Namespace) -> int:
     server = server_command(args.server)
     load = os.getloadavg()
@@ -260,6 +269,11 @@ def rich_main(args: argparse.Namespace) -> int:
             started = time.monotonic()
             first = watch.settled(0, 0.0, bound=3600.0) - started
             first_sent = watch.sent()
+            _differences(
+                "first pass",
+                graph(db),
+                graph(_fresh(ws, tmp, server, args.interval, "fresh-0.db", *OPERATION)),
+            )
             changed = 0
             for number, (name, writes) in enumerate(rich_edits(ws, db), start=1):
                 before = watch.sent()
@@ -279,10 +293,12 @@ def rich_main(args: argparse.Namespace) -> int:
                 fresh = graph(
                     _fresh(ws, tmp, server, args.interval, f"fresh-{number}.db", *OPERATION)
                 )
+                watched = graph(db)
                 rows.append({
                     "edit": name, "seconds": round(at - started, 2), "requests": requests,
-                    "graph_equals_fresh_enrich": graph(db) == fresh,
+                    "graph_equals_fresh_enrich": watched == fresh,
                 })  # fmt: skip
+                _differences(name, watched, fresh)
         finally:
             watch.stop()
     report = {"server": args.server, "interval": args.interval, "preset": "rich",

@@ -47,11 +47,14 @@ UPSERT_SYMBOL = """
 INSERT INTO symbol (document, key, name, kind, line, character, version, source, recorded_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (document, key) DO UPDATE SET
-    name = excluded.name, kind = coalesce(excluded.kind, symbol.kind),
+    name = CASE excluded.name WHEN '' THEN symbol.name ELSE excluded.name END,
+    kind = coalesce(excluded.kind, symbol.kind),
     line = excluded.line, character = excluded.character, version = excluded.version,
     recorded_at = excluded.recorded_at
 RETURNING id
-"""  # source keeps where the symbol was first seen
+"""  # source keeps where the symbol was first seen; a name keeps a label a listing gave a
+# symbol keyed by position (no name cut there): a request on it knows none, and the row must not
+# depend on which came last (a watched file's kept answers are not asked again: issue 24)
 
 UPSERT_SYMBOL_MANY = UPSERT_SYMBOL.replace("RETURNING id", "")
 
@@ -149,7 +152,7 @@ def _upsert_symbol(conn: sqlite3.Connection, s: SymbolRef, source: int, now: flo
     row write, and a put on a known symbol (the common case) changes nothing about it."""
     identity = (document_id(conn, s.document), key_tail(s.key, s.document))
     known = conn.execute(SYMBOL_AS_IS, identity).fetchone()
-    if known is not None and known[1:] == (s.name, s.kind or known[2], *_fields(s)[2:]):
+    if known is not None and known[1:] == (s.name or known[1], s.kind or known[2], *_fields(s)[2:]):
         return int(known[0])
     (sid,) = conn.execute(UPSERT_SYMBOL, (*identity, *_fields(s), source, now)).fetchone()
     return int(sid)

@@ -220,3 +220,24 @@ def test_a_new_use_of_a_class_rearms_its_constructor(tmp_path: Path) -> None:
         assert s.query(queries.edges) == []
     finally:
         s.close()
+
+
+def test_a_positional_key_keeps_the_label_a_listing_gave_it(tmp_path: Path) -> None:
+    """Whichever comes last — the listing or a request (which knows no name there) — the row
+    is the same: a watched file's kept answers are not asked again after its re-listing."""
+    s = GraphStore(tmp_path / "graph.db")
+    s.start()
+    try:
+        s.put_document(A, "v1")
+        listed = SymbolRef(f"{A}#3:8", A, "objects", 3, 8, 13, "v1")
+        asked = SymbolRef(f"{A}#3:8", A, "", 3, 8, None, "v1")
+        s.put_symbols([listed], "document_symbol")
+        s.put_placeholder(asked, "references", "none")
+        s.put_symbols([listed], "document_symbol")
+        assert s.flush()
+        assert [r["name"] for r in s.query(queries.edges)] == ["objects"]
+        s.put_placeholder(asked, "references", "none")
+        assert s.flush()
+        assert [r["name"] for r in s.query(queries.edges)] == ["objects"]
+    finally:
+        s.close()
