@@ -10,6 +10,16 @@ with a fresh enrich of the edited workspace (edges and placeholders, order aside
 
     .venv/bin/python benchmarks/bench_watch.py                    # basedpyright, --interval 5
     .venv/bin/python benchmarks/bench_watch.py --interval 1 --json
+
+`--preset rich` (issue 24) runs on a copy of the `rich` package this virtualenv has, with the
+edits a person makes all day: a word in a docstring, a blank line at the top of the file most
+answers point into, a new function and a call to it from another file, a renamed function, a
+deleted file. Per edit it prints the requests the watch sent (with the default `--operation
+references`, one per symbol operation re-asked), the seconds from the write to the graph being
+current, and whether the graph then equals a fresh enrich of the edited tree (one fresh run per
+edit: slow, but each edit is checked on its own).
+
+    .venv/bin/python benchmarks/bench_watch.py --preset rich --interval 1
 """
 
 from __future__ import annotations
@@ -44,6 +54,62 @@ EDITS = (
 )
 
 
+RICH = (
+    Path(sys.prefix)
+    / "lib"
+    / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    / "site-packages"
+    / "rich"
+)
+NEW_FUNCTION = "\n\ndef triplet_sum(triplet: ColorTriplet) -> int:\n    return sum(triplet)\n"
+NEW_CALL = """
+
+def _triplet_total() -> int:
+    from .color_triplet import ColorTriplet, triplet_sum
+
+    return triplet_sum(ColorTriplet(1, 2, 3))
+"""
+
+
+#: What the issue measured: the references of every symbol (one request per operation).
+OPERATION = ("--operation", "references")
+
+
+def rich_edits(ws: Path, db: Path) -> list[tuple[str, list[tuple[Path, str | None]]]]:
+    """(name, [(file, its new text or None to delete)]) per edit, on a copy of rich in `ws`."""
+    pkg = ws / "rich"
+    console, triplet = pkg / "console.py", pkg / "color_triplet.py"
+    control = pkg / "control.py"
+    central = most_referenced(db)
+    return [
+        ("docstring word", [(console, console.read_text().replace(
+            '"""Detect color system from env vars."""',
+            '"""Detect the color system from env vars."""', 1))]),
+        (f"blank line atop {central.name}", [(central, "\n" + central.read_text())]),
+        ("new function + call", [(triplet, triplet.read_text() + NEW_FUNCTION),
+                                 (console, None)]),
+        ("renamed function", [(control, control.read_text().replace(
+            "strip_control_codes", "remove_control_codes"))]),
+        ("deleted file", [(pkg / "__main__.py", None)]),
+    ]  # fmt: skip
+
+
+def most_referenced(db: Path) -> Path:
+    """The file the most edges point into (the first pass's graph)."""
+    import sqlite3
+    from urllib.parse import unquote, urlparse
+
+    conn = sqlite3.connect(db)
+    try:
+        (uri,) = conn.execute(
+            "SELECT d.uri FROM edge AS e JOIN document AS d ON d.id = e.document "
+            "GROUP BY d.uri ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    return Path(unquote(urlparse(uri).path))
+
+
 def server_command(name: str) -> list[str]:
     if name == "basedpyright":
         return [str(Path(sys.executable).with_name("basedpyright-langserver")), "--stdio"]
@@ -62,10 +128,13 @@ def environment() -> dict[str, str]:
     return env
 
 
-def full_enrich(ws: Path, db: Path, server: list[str], interval: float) -> dict[str, Any]:
+def full_enrich(
+    ws: Path, db: Path, server: list[str], interval: float, *extra: str
+) -> dict[str, Any]:
     started = time.monotonic()
     done = subprocess.run(
-        enrich(ws, db, server, interval), capture_output=True, text=True, env=environment(),
+        enrich(ws, db, server, interval, *extra), capture_output=True, text=True,
+        env=environment(),
         cwd=ROOT, check=True,
     )  # fmt: skip
     summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -130,9 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", choices=("basedpyright", "grep"), default="basedpyright")
     parser.add_argument("--workspace", type=Path, default=ROOT / "examples")
+    parser.add_argument("--preset", choices=("examples", "rich"), default="examples")
+    parser.add_argument(
+        "--once", action="store_true", help="rich: one fresh enrich, after the last edit only"
+    )
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.preset == "rich":
+        return rich_main(args)
     server = server_command(args.server)
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as scratch:
         tmp = Path(scratch)
@@ -174,9 +249,88 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fresh(ws: Path, tmp: Path, server: list[str], interval: float) -> Path:
-    db = tmp / "fresh.db"
-    full_enrich(ws, db, server, interval)
+def _differences(name: str, watched: list[Any], fresh: list[Any]) -> None:
+    """The rows only one graph has (at most 10 each), on stderr."""
+    a, b = set(watched), set(fresh)
+    print(f"{name}: {len(a - b)} rows only watched, {len(b - a)} only fresh", file=sys.stderr)
+    for label, only in (("only watched", a - b), ("only fresh", b - a)):
+        for row in sorted(only)[:10]:
+            print(f"{name}: {label}: {row}", file=sys.stderr)
+
+
+def rich_main(args: argparse.Namespace) -> int:
+    server = server_command(args.server)
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-watch-") as scratch:
+        tmp = Path(scratch)
+        ws = tmp / "ws"
+        shutil.copytree(RICH, ws / "rich", ignore=shutil.ignore_patterns("__pycache__"))
+        db = tmp / "watch.db"
+        watch = Watch(enrich(ws, db, server, args.interval, "--watch", *OPERATION))
+        rows: list[dict[str, Any]] = []
+        try:
+            started = time.monotonic()
+            first = watch.settled(0, 0.0, bound=3600.0) - started
+            first_sent = watch.sent()
+            if not args.once:
+                _differences(
+                    "first pass",
+                    graph(db),
+                    graph(_fresh(ws, tmp, server, args.interval, "fresh-0.db", *OPERATION)),
+                )
+            changed = 0
+            for number, (name, writes) in enumerate(rich_edits(ws, db), start=1):
+                before = watch.sent()
+                started = time.monotonic()
+                for path, text in writes:
+                    if path.name == "console.py" and text is None:  # the call, appended
+                        text = path.read_text() + NEW_CALL
+                    if text is None:
+                        path.unlink()
+                    else:
+                        temporary = path.with_name(path.name + ".tmp~")
+                        temporary.write_text(text)
+                        os.replace(temporary, path)  # one event per file, as editors save
+                changed += len(writes)
+                at = watch.settled(changed, started, bound=1800.0)
+                requests = watch.sent() - before
+                last = number == 5
+                fresh = (
+                    graph(_fresh(ws, tmp, server, args.interval, f"fresh-{number}.db", *OPERATION))
+                    if last or not args.once
+                    else None
+                )
+                watched = graph(db)
+                rows.append({
+                    "edit": name, "seconds": round(at - started, 2), "requests": requests,
+                    "graph_equals_fresh_enrich": None if fresh is None else watched == fresh,
+                })  # fmt: skip
+                if fresh is not None:
+                    _differences(name, watched, fresh)
+        finally:
+            watch.stop()
+    report = {"server": args.server, "interval": args.interval, "preset": "rich",
+              "first_pass": {"seconds": round(first, 2), "requests": first_sent},
+              "edits": rows, "loadavg_before": load, "loadavg_after": os.getloadavg()}  # fmt: skip
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"bench_watch: {args.server}, --interval {args.interval:g}, a copy of {RICH}")
+    after = os.getloadavg()[0]
+    print(f"load average before {load[0]:.1f}, after {after:.1f} ({os.cpu_count()} cores)")
+    print(f"first pass: {first:.1f} s, {first_sent} requests")
+    print(f"{'edit':<32} {'requests':>9} {'s to current':>13} {'= fresh':>8}")
+    for r in rows:
+        print(f"{r['edit']:<32} {r['requests']:>9} {r['seconds']:>13.2f} "
+              f"{r['graph_equals_fresh_enrich']!s:>8}")  # fmt: skip
+    return 0 if all(r["graph_equals_fresh_enrich"] is not False for r in rows) else 1
+
+
+def _fresh(
+    ws: Path, tmp: Path, server: list[str], interval: float, name: str = "fresh.db", *extra: str
+) -> Path:
+    db = tmp / name
+    full_enrich(ws, db, server, interval, *extra)
     return db
 
 

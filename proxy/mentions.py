@@ -1,5 +1,7 @@
 """The name rule for an editor's session (issue 13; tracker/staleness.py): when a document's
-content changes, symbols elsewhere whose names its old or new text mentions are re-armed for
+content changes, symbols elsewhere whose names the edit added or removed in code (issue 24,
+proxy/edits.py: a comment or docstring word names nothing) — or, for a text longer than
+DIFF_LIMIT or one side unknown, that its old or new text mentions — are re-armed for
 the operations another file can change (references, implementation, incoming and outgoing
 calls), and answers pointing into it stop counting (the target rule runs with it).
 
@@ -31,8 +33,10 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from lsp_backoff.proxy.edits import compare, implicit_members
 from lsp_backoff.proxy.text import Text
-from lsp_backoff.tracker.staleness import STALE_OPERATIONS
+from lsp_backoff.tracker.moves import Edited, LineMap
+from lsp_backoff.tracker.staleness import SITE_OPERATIONS, STALE_OPERATIONS
 
 #: An identifier as most languages spell one: a letter or underscore, then word characters.
 IDENTIFIER = re.compile(r"\b[^\W\d]\w*")
@@ -41,9 +45,14 @@ _NON_WORD = re.compile(r"\W")
 #: slices of whole lines about this long: ~2 ms each, so the GIL changes hands in between.
 _SLICE = 8192
 
+#: Texts up to this many characters are diffed (proxy/edits.py: the names the edit added or
+#: removed, ~20 ms for 100 KB); a longer one is named by its edited chunks' words, as before
+#: (a diff of a 10 MB text would hold the GIL for too long on the writer thread).
+DIFF_LIMIT = 1_000_000
+
 #: ``rearm(uri, names, operations)``: the store's (``GraphStore.rearm``); `names` is called
 #: on the writer thread and returns the names, or None when there is nothing to do.
-Rearm = Callable[[str, Callable[[], frozenset[str] | None], Collection[str]], None]
+Rearm = Callable[[str, Callable[[], frozenset[str] | Edited | None], Collection[str]], None]
 
 
 def identifiers(text: str) -> frozenset[str]:
@@ -108,9 +117,11 @@ class Mentions:
         self.queued += 1
         self._rearm(uri, lambda: self._names(uri, job), STALE_OPERATIONS)
 
-    def _names(self, uri: str, job: _Pending) -> frozenset[str] | None:
-        """On the writer thread: the names of the texts before and after, None when the
-        content is the same after all (an edit undone before the writer got to it)."""
+    def _names(self, uri: str, job: _Pending) -> frozenset[str] | Edited | None:
+        """On the writer thread: the edit from the text before to the text after (its line
+        map and the names it changed: the rows move, tracker/moves.py), else the names of
+        both texts; None when the content is the same after all (an edit undone before the
+        writer got to it)."""
         with self._lock:
             job.taken = True
             if self._pending.get(uri) is job:
@@ -120,4 +131,20 @@ class Mentions:
             before is not None and after is not None and before.same_as(after)
         ):  # compared chunk by chunk: the chunks both share are not looked at
             return None
+        if (
+            before is not None
+            and after is not None
+            and max(before.length(), after.length()) <= DIFF_LIMIT
+        ):
+            # Only what the edit added or removed (issue 24, proxy/edits.py), and the rows
+            # move through its line map when the graph holds the text before.
+            edit = compare(before.text, after.text, uri)
+            return Edited(
+                before.version(),
+                after.version(),
+                LineMap(edit.blocks, edit.holes),
+                edit.names,
+                SITE_OPERATIONS if edit.names else (),
+                implicit_members(uri),
+            )
         return mentioned(before, after)

@@ -33,6 +33,7 @@ from lsp_backoff.proxy.units import GRAPH_UNIT, targets_in_graph_unit
 from lsp_backoff.tracker.failures import EmptyOutcome, FailureTracker
 from lsp_backoff.tracker.faults import FaultWatch, Ruling
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.moves import Edited
 
 log = logging.getLogger("lsp_backoff.routing")
 
@@ -71,7 +72,7 @@ class Sink(Protocol):
     def rearm(
         self,
         uri: str,
-        names: Collection[str] | Callable[[], Collection[str] | None],
+        names: Collection[str] | Callable[[], Collection[str] | Edited | None],
         operations: Collection[str],
     ) -> None: ...
 

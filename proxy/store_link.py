@@ -19,6 +19,7 @@ from lsp_backoff.proxy.config import DB_ENV, ProxyConfig
 from lsp_backoff.tracker.errors import LspBackoffError
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.moves import Edited, LineMap
 from lsp_backoff.tracker.store import GraphStore
 
 log = logging.getLogger("lsp_backoff.store")
@@ -192,13 +193,30 @@ class StoreLink:
     def rearm(
         self,
         uri: str,
-        names: Collection[str] | Callable[[], Collection[str] | None],
+        names: Collection[str] | Callable[[], Collection[str] | Edited | None],
         operations: Collection[str],
     ) -> None:
         if self.store is not None:
             self.store.rearm(uri, names, operations)
         else:
             self._hold(lambda store: store.rearm(uri, names, operations))
+
+    def translate(
+        self,
+        uri: str,
+        old: str,
+        new: str,
+        line_map: LineMap,
+        names: Collection[str],
+        operations: Collection[str],
+        redo: Collection[str] = (),
+        members: Collection[str] = (),
+    ) -> None:
+        args = (uri, old, new, line_map, names, operations, redo, members)
+        if self.store is not None:
+            self.store.translate(*args)
+        else:
+            self._hold(lambda store: store.translate(*args))
 
     def _replay_failure(self, store: GraphStore, state: FailureState) -> None:
         # Decided before the stored states arrived: written now, and again once they are

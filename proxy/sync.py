@@ -16,9 +16,10 @@ didClose, a watched file read), never per keystroke: a didChange re-arms without
 the new content's hash is computed once, when a tracked request or a recorded row needs it.
 
 Across files (issue 13): every content change also hands the text before and after to the name
-rule (``Outcomes.mentioned``, proxy/mentions.py), which re-arms symbols elsewhere named in
-either text and stops answers pointing into the document counting; the names are found on the
-store's writer thread, never here. A file deleted hands over its last known text.
+rule (``Outcomes.mentioned``, proxy/mentions.py), which re-arms symbols elsewhere named by the
+edit and moves the answers pointing into the document through the edit's line map (issue 24:
+tracker/moves.py; stale only where the edit touched them); the diff is made on the store's
+writer thread, never here. A file deleted hands over its last known text.
 """
 
 from __future__ import annotations

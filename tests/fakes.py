@@ -14,6 +14,7 @@ from typing import Any
 
 from lsp_backoff.proxy.outcomes import Sink
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.moves import Edited
 
 
 class FakeSink:
@@ -28,7 +29,7 @@ class FakeSink:
         self.placeholders: list[tuple[SymbolRef, str, str, str]] = []
         self.failures: list[FailureState] = []
         self.forgotten: list[str] = []
-        self.rearmed: list[tuple[str, Collection[str] | None, Collection[str]]] = []
+        self.rearmed: list[tuple[str, Collection[str] | Edited | None, Collection[str]]] = []
 
     def put_document(self, uri: str, version: str) -> None:
         self.documents.append((uri, version))
@@ -70,7 +71,7 @@ class FakeSink:
     def rearm(
         self,
         uri: str,
-        names: Collection[str] | Callable[[], Collection[str] | None],
+        names: Collection[str] | Callable[[], Collection[str] | Edited | None],
         operations: Collection[str],
     ) -> None:
         scanned = names() if callable(names) else names  # as the writer thread does

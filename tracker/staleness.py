@@ -53,6 +53,19 @@ STALE_OPERATIONS: tuple[str, ...] = (
 )
 
 
+#: The operations whose answer about a symbol depends on the code at and around the symbol
+#: itself (what its name resolves to, its type, its body's calls) rather than on where its name
+#: occurs: a symbol of an edited document whose code changed is asked these again even where
+#: its line moved untouched (tracker/moves.py). The others follow the name rule, as across files.
+SITE_OPERATIONS: tuple[str, ...] = (
+    "definition",
+    "declaration",
+    "type_definition",
+    "prepare_call_hierarchy",
+    "outgoing_calls",
+)
+
+
 def document_id(conn: sqlite3.Connection, uri: str) -> int | None:
     row = conn.execute("SELECT id FROM document WHERE uri = ?", (uri,)).fetchone()
     return None if row is None else int(row[0])
@@ -61,6 +74,12 @@ def document_id(conn: sqlite3.Connection, uri: str) -> int | None:
 def stale_targets(conn: sqlite3.Connection, doc: int) -> None:
     """The target rule for document id `doc` (see the module docstring)."""
     conn.execute(_PAIRS_INTO, {"doc": doc})
+
+
+def name_rule(conn: sqlite3.Connection, doc: int, names: str, operations: str) -> None:
+    """The name rule: pairs with data of symbols outside document id `doc` named in `names`,
+    for `operations` (both JSON lists: names, operation indices)."""
+    conn.execute(_NAMED, {"doc": doc, "names": names, "operations": operations})
 
 
 def rearm_op(uri: str, names: Collection[str], operations: Collection[str]) -> tuple[Step, ...]:
@@ -76,7 +95,7 @@ def rearm_op(uri: str, names: Collection[str], operations: Collection[str]) -> t
             stale_targets(conn, doc)
         if names and operations:  # a document never recorded (a new file) still mentions names
             where = -1 if doc is None else doc
-            conn.execute(_NAMED, {"doc": where, "names": listed, "operations": ops})
+            name_rule(conn, where, listed, ops)
 
     return (step,)
 

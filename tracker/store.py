@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from lsp_backoff.tracker import staleness
+from lsp_backoff.tracker import moves, staleness
 from lsp_backoff.tracker import store_sql as sql
 from lsp_backoff.tracker.errors import StoreError
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
@@ -232,7 +232,7 @@ class GraphStore:
     def rearm(
         self,
         uri: str,
-        names: Collection[str] | Callable[[], Collection[str] | None],
+        names: Collection[str] | Callable[[], Collection[str] | moves.Edited | None],
         operations: Collection[str],
     ) -> None:
         """The document changed and its old or new text mentions `names`: answers pointing
@@ -241,7 +241,8 @@ class GraphStore:
 
         `names` may be a function returning them, or None for "nothing changed after all":
         it then runs on the writer thread (finding the names of a large text is work the
-        caller's thread must not do; proxy/mentions.py)."""
+        caller's thread must not do; proxy/mentions.py) — or a `moves.Edited`: then the
+        rows move through the edit's line map (`translate`) instead."""
         if not callable(names):
             self._put(staleness.rearm_op(uri, names, operations))
             return
@@ -250,9 +251,45 @@ class GraphStore:
 
         def build() -> Op:
             found = find()
+            if isinstance(found, moves.Edited):
+                return moves.translate_op(
+                    uri, found.old_version, found.new_version, found.line_map, found.names,
+                    operations, self._clock(), found.redo, found.members,
+                )  # fmt: skip
             return () if found is None else staleness.rearm_op(uri, found, operations)
 
         self._put(build)  # type: ignore[arg-type]
+
+    def translate(
+        self,
+        uri: str,
+        old_version: str,
+        new_version: str,
+        line_map: moves.LineMap,
+        names: Collection[str],
+        operations: Collection[str],
+        redo: Collection[str] = (),
+        members: Collection[str] = (),
+    ) -> None:
+        """The document went from content `old_version` to `new_version` through `line_map`:
+        its rows and the answers pointing into it move instead of going stale (only those on
+        touched lines or in the map's holes go), then the name rule for `names` runs for
+        symbols elsewhere (and for `members` of classes named: tracker/moves.py); the
+        document's own kept symbols are asked `redo` again. Replaces `rearm` for an edit
+        whose texts before and after are both known."""
+        self._put(
+            moves.translate_op(
+                uri,
+                old_version,
+                new_version,
+                line_map,
+                names,
+                operations,
+                self._clock(),
+                redo,
+                members,
+            )
+        )
 
     def _put(self, op: Op) -> None:
         if not op or self._closed or self._fatal is not None:

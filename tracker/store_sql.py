@@ -47,13 +47,16 @@ UPSERT_SYMBOL = """
 INSERT INTO symbol (document, key, name, kind, line, character, version, source, recorded_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (document, key) DO UPDATE SET
-    name = excluded.name,
+    name = CASE excluded.name WHEN '' THEN symbol.name ELSE excluded.name END,
     kind = CASE WHEN excluded.source = 1 THEN coalesce(excluded.kind, symbol.kind)
                 ELSE coalesce(symbol.kind, excluded.kind) END,
     line = excluded.line, character = excluded.character, version = excluded.version,
     recorded_at = excluded.recorded_at
 RETURNING id
-"""  # source keeps where the symbol was first seen; kind: see _kind
+"""  # source keeps where the symbol was first seen; kind: see _kind; a name keeps a label a
+# listing gave a symbol keyed by position (no name cut there): a request on it knows none, and
+# the row must not depend on which came last (a watched file's kept answers are not asked
+# again: issue 24)
 
 UPSERT_SYMBOL_MANY = UPSERT_SYMBOL.replace("RETURNING id", "")
 
@@ -163,7 +166,7 @@ def _upsert_symbol(conn: sqlite3.Connection, s: SymbolRef, source: int, now: flo
     identity = (document_id(conn, s.document), key_tail(s.key, s.document))
     known = conn.execute(SYMBOL_AS_IS, identity).fetchone()
     if known is not None and known[1:] == (
-        s.name,
+        s.name or known[1],
         _kind(source, s.kind, known[2]),
         *_fields(s)[2:],
     ):

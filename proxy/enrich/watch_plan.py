@@ -12,7 +12,11 @@ the servers so far (`Tracked` per file), a :class:`Plan` says
 - for cross-file staleness, the documents whose content changed (`changed`: an edge whose target
   lies in one of them no longer counts as current) and the names their old or new text mentions
   (`mentions`, per file: symbols elsewhere with those names are asked again for
-  tracker.staleness.STALE_OPERATIONS).
+  tracker.staleness.STALE_OPERATIONS) — for a created or gone file;
+- for a changed file whose text before is known (`edits`): that text and the new one, so the
+  loop can diff them off the event loop (proxy/edits.py) and move the graph's rows through the
+  edit's line map instead (tracker/moves.py: issue 24), naming only what the edit changed.
+  Every file's last text is kept for that (memory: about the size of the workspace's sources).
 
 A file whose content hash is unchanged (a formatter that changed nothing, a `touch`, a checkout
 of the same content) costs nothing. The planner does no I/O, keeps no clock and hashes nothing
@@ -48,6 +52,17 @@ class Tracked:
     version: int = 1  # the LSP version of the open document
     is_open: bool = True
     stat: Stat | None = None  # the file's stat when that text was read (watch.stat_of)
+    text: str | None = None  # that text (the "before" of the next edit's diff)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A changed file's text before and after, with their content hashes."""
+
+    before: str
+    after: str
+    old_digest: str
+    new_digest: str
 
 
 @dataclass
@@ -58,6 +73,8 @@ class Plan:
     changed: list[Path] = field(default_factory=list)  # relist's changed files, and gone
     #: Per changed, created or gone file: the names its old or new text mentions.
     mentions: dict[Path, frozenset[str]] = field(default_factory=dict)
+    #: Per changed file whose text before is known: the change (named by its diff instead).
+    edits: dict[Path, Change] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.notifications)
@@ -65,6 +82,11 @@ class Plan:
     @property
     def mentioned(self) -> frozenset[str]:
         return frozenset().union(*self.mentions.values())
+
+    @property
+    def files_touched(self) -> list[Path]:
+        """Every file the cross-file rules run for (mentions or edits)."""
+        return [*self.mentions, *self.edits]
 
 
 class Planner:
@@ -87,7 +109,7 @@ class Planner:
 
     def seen_as(self, item: Observed, *, is_open: bool = True) -> None:
         """`seen`, for a text already described (its hash and names computed where it was read)."""
-        self.files[item.path] = Tracked(item.digest, item.names, 1, is_open, item.stat)
+        self.files[item.path] = Tracked(item.digest, item.names, 1, is_open, item.stat, item.text)
 
     def stats(self) -> dict[Path, Stat]:
         """Each file's stat when last read, where one is to be trusted (watch.resolve)."""
@@ -123,9 +145,9 @@ class Planner:
             if before is not None and before.digest == digest:
                 before.stat = item.stat  # touched, or rewritten with the same content
                 continue
-            plan.mentions[path] = names
             if before is None:
-                self.files[path] = Tracked(digest, names, 1, self.keep_open, item.stat)
+                plan.mentions[path] = names
+                self.files[path] = Tracked(digest, names, 1, self.keep_open, item.stat, item.text)
                 if self.keep_open:
                     document = {"uri": uri, "languageId": language_id(path), "version": 1}
                     plan.notifications.append(
@@ -133,8 +155,13 @@ class Planner:
                     )
                 events.append({"uri": uri, "type": CREATED})
             else:
-                plan.mentions[path] = names | before.names
+                if before.text is not None:
+                    change = Change(before.text, item.text, before.digest, digest)
+                    plan.edits[path] = change
+                else:
+                    plan.mentions[path] = names | before.names
                 before.digest, before.names, before.stat = digest, names, item.stat
+                before.text = item.text
                 if before.is_open:
                     before.version += 1
                     plan.notifications.append(_did_change(uri, before.version, item.text))

@@ -9,9 +9,12 @@ loop, plans it (watch_plan.py) and applies the plan *between* requests, never ac
    didChange to a server that has a changed file open; a Deleted file leaves the graph in the
    proxy, as it does for an editor's) — watch_servers.py says how, for a pool of servers;
 3. changed and created files have their symbols listed again;
-4. the cross-file rules run for every changed, created or deleted file (tracker/staleness.py:
-   answers pointing into it, and symbols elsewhere named in its old or new text, lose their
-   data), and the monitor forgets its verdicts on pairs that had data (they may be asked anew);
+4. the cross-file rules run for every created or deleted file (tracker/staleness.py: answers
+   pointing into it, and symbols elsewhere named in its old or new text, lose their data), and
+   the monitor forgets its verdicts on pairs that had data (they may be asked anew);
+   a changed file whose text before is known has its rows moved through the edit's line map
+   instead, before step 2 (tracker/moves.py; the names: only what the edit added or removed,
+   proxy/edits.py) — a save costs about what the edit is (issue 24);
 5. the monitor is released and woken: its next round asks whatever the change made missing.
 
 `WatchMonitor` is the monitor that keeps running when nothing is missing, waiting for a change.
@@ -25,13 +28,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from lsp_backoff.proxy.edits import Edit, compare
+from lsp_backoff.tracker.moves import LineMap
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
 from .asking import Asker
 from .monitor import Monitor
 from .watch import Watcher, resolve
 from .watch_changes import ChangeSet
-from .watch_plan import Plan, Planner
+from .watch_plan import Change, Plan, Planner
 from .watch_servers import Servers
 
 
@@ -197,8 +202,23 @@ class WatchLoop:
         plan = self.planner.plan(observed)
         monitor = self.monitor
         assert monitor is not None
+        # Each changed file's edit, diffed off the loop (proxy/edits.py): its line map and the
+        # names it added or removed.
+        edits = await asyncio.to_thread(_compare, plan.edits) if plan.edits else {}
         if plan:
             async with monitor.held():
+                # Before the servers hear of the change: the rows move while the graph still
+                # holds the old content, so recording the new one finds nothing to drop.
+                for path, (change, edit) in edits.items():
+                    self.servers.translate(
+                        path.as_uri(),
+                        change.old_digest,
+                        change.new_digest,
+                        LineMap(edit.blocks, edit.holes),
+                        edit.names,
+                    )
+                if edits:
+                    await self.servers.flush()
                 for path in plan.gone:  # closed first, as the planner closes its own
                     self.servers.gone(path)
                 for method, params in plan.notifications:
@@ -226,6 +246,10 @@ class WatchLoop:
                 await self.servers.outline(path)
 
         await asyncio.gather(*(one(path) for path in paths))
+
+
+def _compare(changes: dict[Path, Change]) -> dict[Path, tuple[Change, Edit]]:
+    return {path: (c, compare(c.before, c.after, path.name)) for path, c in changes.items()}
 
 
 async def _first(*awaitables: Awaitable[Any]) -> None:

@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lsp_backoff.tracker.staleness import STALE_OPERATIONS
+from lsp_backoff.proxy.edits import implicit_members
+from lsp_backoff.tracker.moves import LineMap
+from lsp_backoff.tracker.staleness import SITE_OPERATIONS, STALE_OPERATIONS
 
 from .fleet import Fleet
 from .watch import Observed, gone_documents, stat_of
@@ -31,6 +33,7 @@ class Servers:
         rearm: Callable[[str, frozenset[str]], None],
         changed: Callable[[Path, str], None] = lambda path, text: None,
         gone: Callable[[Path], None] = lambda path: None,
+        translate: Callable[[str, str, str, LineMap, frozenset[str]], None] | None = None,
     ) -> None:
         self.notify, self.outline, self.flush, self.rearm = notify, outline, flush, rearm
         #: A file's new text, for servers that have it open (the planner's didChange is for
@@ -38,6 +41,18 @@ class Servers:
         self.changed = changed
         #: A file left the workspace: servers that have it open close it.
         self.gone = gone
+        self._translate = translate
+
+    def translate(
+        self, uri: str, old: str, new: str, line_map: LineMap, names: frozenset[str]
+    ) -> None:
+        """`uri` changed from content `old` to `new` through `line_map`, adding or removing
+        `names` (GraphStore.translate); where the graph cannot be reached this way, the rules
+        run as for any change, with the edit's names."""
+        if self._translate is not None:
+            self._translate(uri, old, new, line_map, names)
+        else:
+            self.rearm(uri, names)
 
 
 def pool_servers(fleet: Fleet) -> Servers:
@@ -53,7 +68,17 @@ def pool_servers(fleet: Fleet) -> Servers:
     def rearm(uri: str, names: frozenset[str]) -> None:
         fleet.rearm(uri, names, STALE_OPERATIONS)
 
-    return Servers(fleet.notify, outline, fleet.settled, rearm, fleet.change, fleet.forget)
+    def translate(uri: str, old: str, new: str, line_map: LineMap, names: frozenset[str]) -> None:
+        # Code changed (some name did): answers tied to the code around a kept symbol of the
+        # file are asked again; an edit of comments, docstrings or spacing keeps them all.
+        redo = SITE_OPERATIONS if names else ()
+        members = implicit_members(uri)
+        store = fleet.core.store
+        store.translate(uri, old, new, line_map, names, STALE_OPERATIONS, redo, members)
+
+    return Servers(
+        fleet.notify, outline, fleet.settled, rearm, fleet.change, fleet.forget, translate
+    )
 
 
 def registering(read: Reader, planner: Planner) -> Reader:

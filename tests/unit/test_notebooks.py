@@ -17,6 +17,7 @@ from lsp_backoff.proxy.routing import Router
 from lsp_backoff.tracker.backoff import BackoffPolicy
 from lsp_backoff.tracker.failures import FailureTracker
 from lsp_backoff.tracker.model import FailureState, SymbolRef, Target
+from lsp_backoff.tracker.moves import Edited
 from lsp_backoff.tracker.store_sql import split_key
 
 NB = "file:///ws/analysis.ipynb"
@@ -64,7 +65,9 @@ class Sink:
         self.rows.append(("forgotten", uri))
 
     def rearm(self, uri: str, names: Any, operations: object) -> None:
-        self.rows.append(("named", (uri, names() if callable(names) else names)))
+        found = names() if callable(names) else names
+        found = found.names if isinstance(found, Edited) else found  # an edit: what it named
+        self.rows.append(("named", (uri, found)))
 
     def of(self, kind: str) -> list[Any]:
         return [row for k, row in self.rows if k == kind]
@@ -177,7 +180,8 @@ def test_text_content_changes_are_incremental_per_cell() -> None:
     assert router.documents.text(CELL2) == USE  # the other cell is untouched
     assert key_at(router, CELL1, 1, 6) == f"{CELL1}#1:4:helper"
     named = dict(sink.of("named"))
-    assert "helper" in named[CELL1] and "math" in named[CELL1]
+    # What the edit added (issue 24): `helper` only moved down a line.
+    assert "math" in named[CELL1] and "helper" not in named[CELL1]
 
 
 def test_a_failing_symbol_backs_off_by_name_and_edits_above_it_elsewhere_keep_it() -> None:

@@ -9,9 +9,10 @@ from collections.abc import Callable, Collection
 from lsp_backoff.proxy import mentions
 from lsp_backoff.proxy.mentions import IDENTIFIER, Mentions, identifiers, mentioned
 from lsp_backoff.proxy.text import Text, edited
+from lsp_backoff.tracker.moves import Edited
 from lsp_backoff.tracker.staleness import STALE_OPERATIONS
 
-Job = Callable[[], frozenset[str] | None]
+Job = Callable[[], frozenset[str] | Edited | None]
 
 
 class Store:
@@ -24,8 +25,10 @@ class Store:
         self.jobs.append((uri, names, operations))
 
     def run(self) -> list[tuple[str, frozenset[str] | None]]:
+        """(uri, names) per rule; an edit (the rows move: tracker/moves.py) by its names."""
         jobs, self.jobs = self.jobs, []
-        return [(uri, names()) for uri, names, _ in jobs]
+        found = [(uri, names()) for uri, names, _ in jobs]
+        return [(uri, n.names if isinstance(n, Edited) else n) for uri, n in found]
 
 
 def change(text: Text, line: int, new: str) -> Text:
@@ -44,8 +47,9 @@ def test_identifiers_of_a_long_text_in_slices_are_those_of_one_scan() -> None:
 
 def test_a_change_is_scanned_by_the_writer_not_by_the_caller(monkeypatch) -> None:
     scans: list[int] = []
-    real = mentions.identifiers
+    real, diff = mentions.identifiers, mentions.compare
     monkeypatch.setattr(mentions, "identifiers", lambda t: scans.append(len(t)) or real(t))
+    monkeypatch.setattr(mentions, "compare", lambda *a: scans.append(len(a[0])) or diff(*a))
     store = Store()
     rule = Mentions(store.rearm)
     before = Text("from shapes import area\n\nprint(area(2))\n")
@@ -55,8 +59,9 @@ def test_a_change_is_scanned_by_the_writer_not_by_the_caller(monkeypatch) -> Non
     assert [ops for _, _, ops in store.jobs] == [STALE_OPERATIONS]
     [(uri, names)] = store.run()
     assert uri == "file:///app.py"
-    assert names == {"from", "shapes", "import", "area", "unused", "print"}
-    assert len(scans) == 2
+    # What the edit added or removed (issue 24): `from shapes import` stays as it was.
+    assert names == {"area", "unused", "print"}
+    assert len(scans) == 1  # one diff of the two texts
 
 
 def test_changes_waiting_for_the_writer_fold_into_one() -> None:
@@ -69,12 +74,12 @@ def test_changes_waiting_for_the_writer_fold_into_one() -> None:
     assert (rule.queued, rule.coalesced) == (2, 1)
     # Before the first change and after the last: v1 was a text in between.
     assert store.run() == [
-        ("file:///a.py", {"v0", "v2", "shared"}),
-        ("file:///b.py", {"v3", "shared"}),
+        ("file:///a.py", {"v0", "v2"}),  # `shared` stayed: only what the edit changed
+        ("file:///b.py", {"v3", "shared"}),  # nothing known before: every word
     ]
     rule.changed("file:///a.py", texts[2], texts[3])  # after the writer took it: a new rule
     assert rule.queued == 3
-    assert store.run() == [("file:///a.py", {"v2", "v3", "shared"})]
+    assert store.run() == [("file:///a.py", {"v2", "v3"})]
 
 
 def test_nothing_to_do_when_the_content_came_back_or_nothing_is_known() -> None:

@@ -111,11 +111,15 @@ def test_a_rename_is_a_delete_and_a_create_in_one_notification() -> None:
     ]
 
 
-def test_names_of_the_old_and_the_new_text_are_mentioned() -> None:
+def test_a_changed_file_is_an_edit_and_a_gone_one_mentions_its_last_text() -> None:
     p = planner()
     p.seen(C, "def shape(): pass\ndef gone_call(): pass\n")
-    plan = p.plan([Observed(C, "def shape(): pass\ndef new_call(): area()\n")])
-    assert {"gone_call", "new_call", "area", "shape"} <= plan.mentioned
+    after = "def shape(): pass\ndef new_call(): area()\n"
+    plan = p.plan([Observed(C, after)])
+    assert plan.mentioned == frozenset()  # named by the edit's diff instead (proxy/edits.py)
+    change = plan.edits[C]
+    assert (change.before, change.after) == ("def shape(): pass\ndef gone_call(): pass\n", after)
+    assert change.old_digest != change.new_digest and plan.files_touched == [C]
     plan = p.plan([Observed(C, None)])
     assert {"new_call", "area"} <= plan.mentioned and "gone_call" not in plan.mentioned
 
@@ -152,7 +156,7 @@ def test_the_planner_hashes_and_scans_nothing_itself(monkeypatch) -> None:
     monkeypatch.setattr(watch_plan, "mentioned_names", forbidden)
     plan = p.plan(items)
     assert plan.relist == [A, C] and plan.changed == [A]
-    assert {"area", "c"} <= plan.mentioned
+    assert {"area", "c"} <= plan.mentioned and A in plan.edits
 
 
 def test_registering_describes_each_first_text_in_a_worker_thread(

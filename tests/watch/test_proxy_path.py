@@ -1,7 +1,8 @@
 """The proxy path of issue 13: an editor session (the plain harness client, real processes) and a
 server whose answers cross files (servers/grep_server.py). A file the editor reports deleted
 through `workspace/didChangeWatchedFiles` leaves the graph, and so do the answers of other
-symbols that point into it; a file that changes stops the answers pointing into it counting."""
+symbols that point into it; a file that changes stops the answers pointing into its touched lines
+counting (the others move with their lines: issue 24)."""
 
 from __future__ import annotations
 
@@ -76,12 +77,18 @@ async def test_a_changed_file_stops_the_answers_pointing_into_it(editor) -> None
     await answered(session, shapes, "unused", "textDocument/definition", line=4)
     await session.flush()
     assert db_edges(db, "area")
-    # The editor inserts a line above the call: the recorded reference points at the wrong line.
+    # The editor inserts a line above the call: the recorded references move with their lines
+    # (issue 24: tracker/moves.py), and a request on app.py recording its hash drops nothing.
     app.path.write_text("\n" + APP)
     session.change(app.uri, "\n" + APP, version=2)
-    await answered(
-        session, app, "main", "textDocument/definition", line=4
-    )  # a request on app.py records its hash
+    await answered(session, app, "main", "textDocument/definition", line=4)
+    await session.flush()
+    assert sorted(e["target"]["line"] for e in db_edges(db, "area")) == [1, 5]
+    # An edit of the line a reference points into: that answer stops counting.
+    edited = "\n" + APP.replace("area(2)", "area(3)")
+    app.path.write_text(edited)
+    session.change(app.uri, edited, version=3)
+    await answered(session, app, "main", "textDocument/definition", line=4)
     await session.flush()
     assert db_edges(db, "area") == []
     assert [e["operation"] for e in db_edges(db, "unused")] == ["definition"]
