@@ -41,7 +41,8 @@ class Known:
     #: 3.4x as long with 8 documents open as with all, ty 7x and left questions unanswered,
     #: basedpyright 1.1x with a higher peak RSS; on `pip`, 436 files, basedpyright's peak
     #: was 2% lower with the window, pyrefly's 12% lower at 2.3x the time). Every document
-    #: of its stays open once opened. Read by its serverInfo name only (enrich/window.py auto_window).
+    #: of its stays open once opened. Read by its serverInfo name only (enrich/window.py
+    #: auto_window).
     open_all: bool = False
     measured: str = ""
 
