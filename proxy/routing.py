@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from lsp_backoff.proxy import messages as msg
 from lsp_backoff.proxy import partials
@@ -23,13 +23,19 @@ from lsp_backoff.proxy.core import STAT_KEYS, Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, encode
 from lsp_backoff.proxy.messages import Kind
-from lsp_backoff.proxy.notebooks import PREFIX as NOTEBOOK_EVENTS
 from lsp_backoff.proxy.notebooks import Notebooks
-from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, symbol_of
+from lsp_backoff.proxy.operations import document_of, symbol_of
 from lsp_backoff.proxy.outcomes import Faults
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
 from lsp_backoff.proxy.requests import Entry, RequestTable, State
+from lsp_backoff.proxy.rules import (
+    CLIENT,
+    FLUSH_METHOD,
+    READ_ANSWERS,
+    SERVER,
+    Look,
+)
 from lsp_backoff.proxy.servers import Known, by_command, identify
 from lsp_backoff.proxy.sync import disk_changed, document_event
 from lsp_backoff.proxy.text import Text
@@ -37,15 +43,6 @@ from lsp_backoff.tracker.failures import Verdict
 from lsp_backoff.tracker.faults import FaultWatch
 
 log = logging.getLogger("lsp_backoff.routing")
-
-FLUSH_METHOD = "lspBackoff/flush"
-STATS_METHOD = "lspBackoff/stats"
-_LOCAL_OR_INIT = (FLUSH_METHOD, STATS_METHOD, "initialize")
-#: Client notifications whose params keep the texts current (proxy/sync.py, proxy/notebooks.py).
-_DOCUMENT_EVENTS = ("textDocument/did", "workspace/didChangeWatchedFiles", NOTEBOOK_EVENTS)
-#: Responses the proxy reads besides tracked ones: symbol lists are recorded, and initialize
-#: says which position encoding the server uses.
-_READ_ANSWERS = (*SYMBOL_LISTS, "initialize")
 
 
 class Router:
@@ -100,27 +97,43 @@ class Router:
         if self._log_messages:
             log.debug("client → server %s", body.decode("utf-8", "replace"))
         peek = msg.peek(body)
-        if peek.kind is Kind.REQUEST:
-            method = peek.method or ""
-            operation = TRACKED.get(method)
-            if operation is not None:
-                return self._tracked_request(frame, peek.id, method, operation)
-            if method in (FLUSH_METHOD, STATS_METHOD):
+        method = peek.method or ""
+        found = CLIENT.get(method)  # (proxy/rules.py: one table for both decisions)
+        if found is None or found.kind is not peek.kind:
+            if peek.kind is Kind.REQUEST:
+                self.requests.forwarded(peek.id, method)
+            return None
+        match found.look:
+            case Look.TRACKED:
+                assert found.operation is not None
+                return self._tracked_request(frame, peek.id, method, found.operation)
+            case Look.LOCAL:
                 return self._local_request(peek.id, method)
-            # Symbol lists need their request's document at answer time: keep the bytes,
-            # decode them only then.
-            self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
-            if method in SYMBOL_LISTS:
+            case Look.SYMBOL_LIST:
+                # Its document is needed at answer time: the bytes are kept, decoded then.
+                self.requests.forwarded(peek.id, method, body)
                 self.documents.distrust_disk()  # keyed from files checked after this
                 if partials.MAY_HAVE_TOKEN in body:
                     msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
                     self.defer(lambda: self.partials.watch_request(msg_id, method, body))
-            if method == "initialize":
+            case Look.INITIALIZE:
+                self.requests.forwarded(peek.id, method)
                 self.initialize_request = body
                 self.defer(lambda: self._initialize_params(body))
-            return None
-        if peek.kind is Kind.NOTIFICATION:
-            return self._client_notification(frame, peek.method or "")
+            case Look.EXIT:
+                self.exit_requested = True
+            case Look.CANCEL:
+                return self._cancel(frame)
+            case Look.NOTEBOOK:
+                notebooks, docs, outcomes = self.notebooks, self.documents, self.outcomes
+                self.defer(lambda: notebooks.event(method, body, docs, outcomes))
+            case Look.DOCUMENT:
+                docs, outcomes, later = self.documents, self.outcomes, self.reads.want
+                self.defer(lambda: document_event(method, body, docs, outcomes, later))
+            case Look.PROGRESS | Look.STATUS:  # server-side looks: no client rule has them
+                pass
+            case _:
+                assert_never(found.look)
         return None
 
     def _local_request(self, msg_id: Any, method: str) -> list[Action]:
@@ -188,39 +201,26 @@ class Router:
             self.defer(lambda: self.partials.watch(token, msg_id, method))
         return [ToServer(raw), Arm(entry.msg_id)]
 
-    def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
-        if method == "exit":
-            self.exit_requested = True
+    def _cancel(self, frame: Frame) -> list[Action] | None:
+        decoded = msg.decode(frame.body)
+        params = decoded.get("params") if decoded else None
+        target = params.get("id") if isinstance(params, dict) else None
+        if not isinstance(target, int | str):
+            return None  # not a request id: the server may make of it what it can
+        if self.requests.was_answered_here(target):
+            return []  # we answered that request ourselves: the server never saw it
+        entry = self.requests.get(target)
+        if entry is None:
             return None
-        if method == "$/cancelRequest":
-            decoded = msg.decode(frame.body)
-            params = decoded.get("params") if decoded else None
-            target = params.get("id") if isinstance(params, dict) else None
-            if not isinstance(target, int | str):
-                return None  # not a request id: the server may make of it what it can
-            if self.requests.was_answered_here(target):
-                return []  # we answered that request ourselves: the server never saw it
-            entry = self.requests.get(target)
-            if entry is None:
-                return None
-            if entry.state is State.FOLLOWING:
-                return self._cancel_follower(entry)
-            entry.cancelled = True
-            # Held: never sent, so the server must not see the cancel; answered once read.
-            # A leader others wait on: the server goes on for them.
-            if entry.state is State.HELD or entry.followers:
-                return []
-            if entry.method in self.server.cancel_poisons:
-                return self._cancel_here(entry)
-            return None
-        if method.startswith(NOTEBOOK_EVENTS):
-            body, notebooks = frame.body, self.notebooks
-            docs, outcomes = self.documents, self.outcomes
-            self.defer(lambda: notebooks.event(method, body, docs, outcomes))
-        elif method.startswith(_DOCUMENT_EVENTS):
-            body = frame.body
-            docs, outcomes, later = self.documents, self.outcomes, self.reads.want
-            self.defer(lambda: document_event(method, body, docs, outcomes, later))
+        if entry.state is State.FOLLOWING:
+            return self._cancel_follower(entry)
+        entry.cancelled = True
+        # Held: never sent, so the server must not see the cancel; answered once read.
+        # A leader others wait on: the server goes on for them.
+        if entry.state is State.HELD or entry.followers:
+            return []
+        if entry.method in self.server.cancel_poisons:
+            return self._cancel_here(entry)
         return None
 
     def _cancel_follower(self, follower: Entry) -> list[Action]:
@@ -255,18 +255,15 @@ class Router:
 
     # -- large frames, decided from their first bytes --------------------------------------
     def client_head(self, head: bytes) -> bool:
-        """May a large client frame stream through? Only when it needs no look inside."""
+        """May a large client frame stream through? Only when it has no rule (proxy/rules.py)."""
         peek = msg.peek_head(head)
         if peek is None:
             return False
         if peek.kind is Kind.RESPONSE:  # the client answering a server request
             return True
-        method = peek.method or ""
-        if method in TRACKED or method in SYMBOL_LISTS or method in _LOCAL_OR_INIT:
+        if peek.method in CLIENT:  # of any kind: read whole, it is still forwarded if unlooked
             return False
-        if method.startswith(_DOCUMENT_EVENTS):  # texts are kept from their params
-            return False
-        self.requests.forwarded(peek.id, method)
+        self.requests.forwarded(peek.id, peek.method or "")
         return True
 
     def server_head(self, head: bytes) -> bool:
@@ -274,12 +271,12 @@ class Router:
         peek = msg.peek_head(head)
         if peek is None:
             return False
-        if peek.kind is Kind.REQUEST:  # workspace/configuration and the like
-            return True
+        if peek.kind is not Kind.RESPONSE:  # workspace/configuration and the like
+            return peek.method not in SERVER
         entry = self.requests.in_flight(peek.id)
         if entry is None:
             return not self.requests.was_answered_here(peek.id)  # a late answer is dropped
-        if entry.symbol is not None or entry.method in _READ_ANSWERS:
+        if self._answer_read(entry):
             return False
         self.requests.answer(peek.id)
         return True
@@ -310,15 +307,23 @@ class Router:
                     self.defer(lambda: self.partials.close(entry.msg_id))
                     self.reads.want(uri, lambda: self._other_response(entry, body))
                     return [ToClient(frame.raw), *self.reads.wanted()]
-            if entry.method in _READ_ANSWERS:
+            if self._answer_read(entry):
                 self.defer(lambda: self._other_response(entry, body))
             return None
-        if peek.kind is Kind.NOTIFICATION and peek.method == "$/progress":
+        found = SERVER.get(peek.method or "")
+        if found is None or found.kind is not peek.kind:
+            return None
+        if found.look is Look.PROGRESS:
             self.defer(lambda: self._progress(body))
-        elif peek.kind is Kind.NOTIFICATION and peek.method == "experimental/serverStatus":
-            method = peek.method
+        elif found.look is Look.STATUS:
+            method = peek.method or ""
             self.defer(lambda: self.readiness.notification(method, msg.decode(body)))
         return None
+
+    @staticmethod
+    def _answer_read(entry: Entry) -> bool:
+        """Is the server's answer to ``entry`` read? (Both server-side decisions ask here.)"""
+        return entry.symbol is not None or entry.method in READ_ANSWERS
 
     def _progress(self, body: bytes) -> None:
         """A ``$/progress``, already forwarded: a piece of a tracked answer, or readiness."""
