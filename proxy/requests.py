@@ -17,12 +17,15 @@ import dataclasses
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachetools import LRUCache
 
 from lsp_backoff.proxy.framing import Frame
 from lsp_backoff.tracker.model import SymbolRef
+
+if TYPE_CHECKING:
+    from asyncio import TimerHandle
 
 
 class State(enum.Enum):
@@ -51,6 +54,8 @@ class Entry:
     #: Tracked and decided: the content hash of the text it was asked about, computed only
     #: when called (Documents.version_later) — when recorded, not in front of the forward.
     version: Callable[[], str | None] | None = None
+    #: SENT and tracked: its timeout, armed by the session (actions.Arm) until answered.
+    timer: TimerHandle | None = None
 
     @property
     def waited_for(self) -> bool:
@@ -173,6 +178,10 @@ class RequestTable:
     def late(self, msg_id: Any) -> bool:
         """True (once) when ``msg_id`` was answered by the proxy: drop the server's answer."""
         return self._answered.pop(msg_id, None) is not None
+
+    def timers(self) -> list[TimerHandle]:
+        """The timeouts still armed (the session cancels them when it ends)."""
+        return [entry.timer for entry in self._live.values() if entry.timer is not None]
 
     def drop_all(self) -> list[Entry]:
         """Every request still in flight (the server is gone); the table is empty after."""

@@ -199,7 +199,7 @@ class Router:
         if token is not None:  # its answer comes in pieces first (proxy/partials.py)
             msg_id, method = entry.msg_id, entry.method
             self.defer(lambda: self.partials.watch(token, msg_id, method))
-        return [ToServer(raw), Arm(entry.msg_id)]
+        return [ToServer(raw), Arm(entry.msg_id, entry)]
 
     def _cancel(self, frame: Frame) -> list[Action] | None:
         decoded = msg.decode(frame.body)
@@ -245,7 +245,7 @@ class Router:
         next ask of the symbol records what this one would have."""
         self.requests.answered_here(entry.msg_id, entry.method)
         error = msg.error_response(entry.msg_id, msg.REQUEST_CANCELLED, "cancelled")
-        return [ToClient(encode(error)), Disarm(entry.msg_id)]
+        return [ToClient(encode(error)), Disarm(entry.msg_id, entry)]
 
     def _initialize_params(self, body: bytes) -> None:
         decoded = msg.decode(body)
@@ -294,7 +294,7 @@ class Router:
                 return [] if self.requests.late(peek.id) else None
             if entry.symbol is not None:
                 self.defer(lambda: self._record(entry, body))
-                actions: list[Action] = [ToClient(frame.raw), Disarm(peek.id)]
+                actions: list[Action] = [ToClient(frame.raw), Disarm(peek.id, entry)]
                 for follower in entry.followers or ():  # the same answer, under its own id
                     actions.append(ToClient(encode(with_id(body, follower.msg_id))))
                 return actions
@@ -456,6 +456,6 @@ class Router:
             error = msg.error_response(entry.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
             actions.append(ToClient(encode(error)))
             if entry.state is State.SENT:
-                actions.append(Disarm(entry.msg_id))
+                actions.append(Disarm(entry.msg_id, entry))
         self.drain()
         return actions
