@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lsp_backoff.proxy.requests import Entry
+    from lsp_backoff.proxy.requests import Entry, Sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Arm:
     id: ``entry`` is None only in a comparison."""
 
     msg_id: Any
-    entry: Entry | None = field(default=None, compare=False, repr=False)
+    entry: Sent | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

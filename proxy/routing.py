@@ -28,7 +28,7 @@ from lsp_backoff.proxy.operations import document_of, symbol_of
 from lsp_backoff.proxy.outcomes import Faults
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
-from lsp_backoff.proxy.requests import Entry, RequestTable, State
+from lsp_backoff.proxy.requests import Following, Held, Plain, RequestTable, Sent
 from lsp_backoff.proxy.rules import (
     CLIENT,
     FLUSH_METHOD,
@@ -150,7 +150,7 @@ class Router:
         self.counters["tracked"] += 1
         decoded = msg.decode(frame.body)
         params = decoded.get("params") if decoded else None
-        entry = Entry(msg_id, method, operation=operation, params=params, frame=frame)
+        entry = Held(msg_id, method, operation, params, frame)
         uri = document_of(operation, params)
         self.documents.distrust_disk()  # no key from a cached text older than this request
         if uri is not None and self.documents.needs_read(uri):
@@ -161,39 +161,38 @@ class Router:
             return self.wanted_reads()
         return self._decide(entry)
 
-    def _decide(self, entry: Entry) -> list[Action]:
-        assert entry.frame is not None and entry.operation is not None
-        raw = entry.frame.raw
-        symbol = symbol_of(self.documents, entry.operation, entry.params)
+    def _decide(self, asked: Held) -> list[Action]:
+        raw = asked.frame.raw
+        symbol = symbol_of(self.documents, asked.operation, asked.params)
         if symbol is None:  # params of an unexpected shape: forward, track nothing
-            self.requests.forwarded(entry.msg_id, entry.method)
+            self.requests.forwarded(asked.msg_id, asked.method)
             return [ToServer(raw)]
         # A failure state is compared with the text's content hash: hashed only if there is one.
         version = self.documents.version_later(symbol.document)
-        state = self.tracker.get(symbol.key, entry.operation)
+        state = self.tracker.get(symbol.key, asked.operation)
         compared = version() if state is not None and state.version is not None else None
-        verdict = self.tracker.check(symbol.key, symbol.document, entry.operation, compared)
+        verdict = self.tracker.check(symbol.key, symbol.document, asked.operation, compared)
         if verdict is not Verdict.ALLOW:
             # Answer "no result" at once: valid for every tracked method, and not an error,
             # so editors show nothing rather than a popup (issue 3, short-circuit).
             self.counters["short_circuited"] += 1
-            self.requests.answered_here(entry.msg_id, entry.method)
-            return [ToClient(encode(msg.result_response(entry.msg_id, None)))]
-        entry.symbol, entry.version = symbol, version
+            self.requests.answered_here(asked.msg_id, asked.method)
+            return [ToClient(encode(msg.result_response(asked.msg_id, None)))]
+        params = asked.params
         key = None
-        if may_coalesce(entry.params):  # (not a result streamed under a token: coalesce.py)
-            key = key_of(entry.method, symbol, entry.operation, entry.params, version)
+        if may_coalesce(params):  # (not a result streamed under a token: coalesce.py)
+            key = key_of(asked.method, symbol, asked.operation, params, version)
         leader = self.requests.leader_for(key) if key is not None else None
         if leader is not None:
             # The same question is with the server already: ask once, answer both (issue 12).
             self.counters["coalesced"] += 1
-            self.requests.follow(entry, leader)
+            self.requests.follow(Following(asked.msg_id, asked.method, leader))
             return []
         self.counters["forwarded"] += 1
-        params = entry.params
         if isinstance(params, dict) and "workDoneToken" in params:
             self.readiness.client_token(params["workDoneToken"])
-        entry.sent_at = self.readiness.mark()
+        sent_at = self.readiness.mark()
+        entry = Sent(asked.msg_id, asked.method, asked.operation, params, symbol, version, sent_at)
         self.requests.sent(entry, key)
         token = partials.token_of(params)
         if token is not None:  # its answer comes in pieces first (proxy/partials.py)
@@ -212,18 +211,18 @@ class Router:
         entry = self.requests.get(target)
         if entry is None:
             return None
-        if entry.state is State.FOLLOWING:
+        if isinstance(entry, Following):
             return self._cancel_follower(entry)
         entry.cancelled = True
         # Held: never sent, so the server must not see the cancel; answered once read.
         # A leader others wait on: the server goes on for them.
-        if entry.state is State.HELD or entry.followers:
+        if isinstance(entry, Held) or (isinstance(entry, Sent) and entry.followers):
             return []
         if entry.method in self.server.cancel_poisons:
             return self._cancel_here(entry)
         return None
 
-    def _cancel_follower(self, follower: Entry) -> list[Action]:
+    def _cancel_follower(self, follower: Following) -> list[Action]:
         """The server never saw a follower: the proxy answers its cancel; the server hears of
         it only when nobody is left waiting for the leader's answer."""
         leader = self.requests.detach(follower)
@@ -237,7 +236,7 @@ class Router:
             actions.append(ToServer(encode(cancel)))
         return actions
 
-    def _cancel_here(self, entry: Entry) -> list[Action]:
+    def _cancel_here(self, entry: Plain | Sent) -> list[Action]:
         """A cancel the server must not see (it would break the method for the rest of the
         session, proxy/servers.py): the proxy answers RequestCancelled now and drops the
         server's answer when it comes. Dropped, not recorded: the entry leaves the table at
@@ -292,10 +291,11 @@ class Router:
             if entry is None:
                 # A late answer to a request we already answered (timeout): dropped.
                 return [] if self.requests.late(peek.id) else None
-            if entry.symbol is not None:
-                self.defer(lambda: self._record(entry, body))
+            if isinstance(entry, Sent):
+                sent = entry
+                self.defer(lambda: self._record(sent, body))
                 actions: list[Action] = [ToClient(frame.raw), Disarm(peek.id, entry)]
-                for follower in entry.followers or ():  # the same answer, under its own id
+                for follower in entry.followers:  # the same answer, under its own id
                     actions.append(ToClient(encode(with_id(body, follower.msg_id))))
                 return actions
             if entry.method == "textDocument/documentSymbol":
@@ -321,9 +321,9 @@ class Router:
         return None
 
     @staticmethod
-    def _answer_read(entry: Entry) -> bool:
+    def _answer_read(entry: Plain | Sent) -> bool:
         """Is the server's answer to ``entry`` read? (Both server-side decisions ask here.)"""
-        return entry.symbol is not None or entry.method in READ_ANSWERS
+        return isinstance(entry, Sent) or entry.method in READ_ANSWERS
 
     def _progress(self, body: bytes) -> None:
         """A ``$/progress``, already forwarded: a piece of a tracked answer, or readiness."""
@@ -331,9 +331,8 @@ class Router:
         if report is not None:
             self.readiness.progress(*report)
 
-    def _record(self, entry: Entry, body: bytes) -> None:
+    def _record(self, entry: Sent, body: bytes) -> None:
         symbol = entry.recorded()
-        assert symbol is not None and entry.operation is not None
         decoded = msg.decode(body)
         stream = self.partials.finish(entry.msg_id)
         if decoded is not None and stream is not None:
@@ -355,7 +354,7 @@ class Router:
             faults=self.faults,
         )
 
-    def _other_response(self, entry: Entry, body: bytes) -> None:
+    def _other_response(self, entry: Plain, body: bytes) -> None:
         decoded = msg.decode(body) or {}
         stream = self.partials.finish(entry.msg_id)
         if stream is not None:
@@ -395,16 +394,15 @@ class Router:
                 actions.extend(self._decide(entry))
             except Exception as exc:  # caught at the frame: it goes on unchanged
                 self.core.internal_error("deciding a request held for a read", exc)
-                assert entry.frame is not None
                 actions.append(ToServer(entry.frame.raw))
         actions.extend(self.reads.wanted())
         return actions
 
     def timed_out(self, msg_id: Any) -> list[Action]:
         entry = self.requests.in_flight(msg_id)
-        if entry is None or entry.symbol is None or entry.operation is None:
+        if not isinstance(entry, Sent):
             return []
-        waiters = [entry, *(entry.followers or ())]
+        waiters: list[Sent | Following] = [entry, *entry.followers]
         for waiter in waiters:
             self.requests.answered_here(waiter.msg_id, waiter.method)
         self.defer(lambda: self.partials.drop(msg_id))  # its late answer is dropped, unread
@@ -412,7 +410,6 @@ class Router:
         reason = f"{entry.method} timed out after {self.timeout:g} s"
         if entry.waited_for:  # else every client gave up first: nothing to learn
             symbol, operation = entry.recorded(), entry.operation
-            assert symbol is not None
             self.defer(functools.partial(self.outcomes.failure, symbol, operation, reason, False))
         self.drain()
         actions: list[Action] = []
@@ -444,18 +441,17 @@ class Router:
         actions: list[Action] = []
         what = why or f"server exited (status {status})"
         for entry in self.requests.drop_all():
-            if entry.state is State.HELD:  # never sent: nothing to learn from these
+            if isinstance(entry, Held):  # never sent: nothing to learn from these
                 reason = f"{what} before {entry.method} was sent"
             else:  # (a follower's leader learns for both)
                 reason = f"{what} before answering {entry.method}"
-                symbol, operation = entry.recorded(), entry.operation
-                learn = entry.state is State.SENT and entry.waited_for and not self.retiring
-                if symbol is not None and operation is not None and learn:
+                if isinstance(entry, Sent) and entry.waited_for and not self.retiring:
+                    symbol, operation = entry.recorded(), entry.operation
                     failure = functools.partial(self.outcomes.failure, symbol, operation)
                     self.defer(functools.partial(failure, reason, False))
             error = msg.error_response(entry.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
             actions.append(ToClient(encode(error)))
-            if entry.state is State.SENT:
+            if isinstance(entry, Plain | Sent):
                 actions.append(Disarm(entry.msg_id, entry))
         self.drain()
         return actions

@@ -36,7 +36,7 @@ from lsp_backoff.proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.proxy.messages import Kind, peek, result_response
 from lsp_backoff.proxy.reads import NOTHING, Loaded
-from lsp_backoff.proxy.requests import Entry
+from lsp_backoff.proxy.requests import Sent
 from lsp_backoff.proxy.restart import MAX_RESTARTS, RESTART_ID, initialize_request, reopen
 from lsp_backoff.proxy.routing import Router
 from lsp_backoff.proxy.stdio import Stdout, open_stdin, open_stdout
@@ -392,12 +392,12 @@ class Session:
                 case ToServer(data):
                     self._to_server(data)
                 case Arm(msg_id, entry):
-                    assert entry is not None  # (None only in a test's comparison)
+                    assert entry is not None  # (None only in a comparison)
                     entry.timer = self.loop.call_later(
                         self.config.timeout, self._timed_out, msg_id, entry
                     )
                 case Disarm(_, entry):
-                    if entry is not None and entry.timer is not None:
+                    if isinstance(entry, Sent) and entry.timer is not None:
                         entry.timer.cancel()
                         entry.timer = None
                 case Flush(msg_id):
@@ -460,7 +460,7 @@ class Session:
             self.core.internal_error("on the head of a large server frame", exc)
             return False
 
-    def _timed_out(self, msg_id: Any, entry: Entry) -> None:
+    def _timed_out(self, msg_id: Any, entry: Sent) -> None:
         entry.timer = None
         self._execute(self._guarded("on a timeout", self.router.timed_out, msg_id))
         self._schedule_drain()
