@@ -7,8 +7,11 @@ handle is a mypy error, not a silently ignored tuple.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lsp_backoff.proxy.requests import Entry, Sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +30,20 @@ class ToClient:
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    """Start the timeout of the request ``msg_id``, just sent to the server."""
+    """Start the timeout of the request ``msg_id``, just sent to the server: its ``entry`` in
+    the request table holds the timer (the only map from ids is the table). Actions compare by
+    id: ``entry`` is None only in a comparison."""
 
     msg_id: Any
+    entry: Sent | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Disarm:
-    """The request ``msg_id`` was answered: stop its timeout."""
+    """The request ``msg_id`` was answered: stop the timeout its ``entry`` holds."""
 
     msg_id: Any
+    entry: Entry | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.recording import item_ref
 from lsp_backoff.tracker.model import SymbolRef
@@ -43,17 +45,33 @@ SYMBOL_LISTS: dict[str, str] = {
 }
 
 
+class _Document(msgspec.Struct):
+    uri: str
+
+
+class _InDocument(msgspec.Struct):
+    """Params naming a document: ``textDocument`` (LOCATE, the symbol lists)."""
+
+    textDocument: _Document | None = None
+
+
+class _AboutItem(msgspec.Struct):
+    """Params naming a call hierarchy item (CALLS): its ``uri``."""
+
+    item: _Document | None = None
+
+
 def document_of(operation: str, params: Any) -> str | None:
-    """The URI whose text a tracked request's symbol key is computed from."""
-    if not isinstance(params, dict):
+    """The URI whose text a tracked request's symbol key is computed from (or a symbol list's
+    document); None for params of another shape."""
+    try:
+        if operation in CALL_OPERATIONS:
+            document = msgspec.convert(params, _AboutItem).item
+        else:
+            document = msgspec.convert(params, _InDocument).textDocument
+    except msgspec.ValidationError:
         return None
-    if operation in CALL_OPERATIONS:
-        item = params.get("item")
-        uri = item.get("uri") if isinstance(item, dict) else None
-    else:
-        document = params.get("textDocument")
-        uri = document.get("uri") if isinstance(document, dict) else None
-    return uri if isinstance(uri, str) else None
+    return document.uri if document is not None else None
 
 
 def symbol_of(docs: Documents, operation: str, params: Any) -> SymbolRef | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from lsp_backoff.proxy import messages as msg
 from lsp_backoff.proxy import partials
@@ -23,13 +23,19 @@ from lsp_backoff.proxy.core import STAT_KEYS, Core
 from lsp_backoff.proxy.documents import Documents
 from lsp_backoff.proxy.framing import Frame, encode
 from lsp_backoff.proxy.messages import Kind
-from lsp_backoff.proxy.notebooks import PREFIX as NOTEBOOK_EVENTS
 from lsp_backoff.proxy.notebooks import Notebooks
-from lsp_backoff.proxy.operations import SYMBOL_LISTS, TRACKED, document_of, symbol_of
+from lsp_backoff.proxy.operations import document_of, symbol_of
 from lsp_backoff.proxy.outcomes import Faults
 from lsp_backoff.proxy.readiness import Readiness
 from lsp_backoff.proxy.reads import Loaded, ReadGate
-from lsp_backoff.proxy.requests import Entry, RequestTable, State
+from lsp_backoff.proxy.requests import Following, Held, Plain, RequestTable, Sent
+from lsp_backoff.proxy.rules import (
+    CLIENT,
+    FLUSH_METHOD,
+    READ_ANSWERS,
+    SERVER,
+    Look,
+)
 from lsp_backoff.proxy.servers import Known, by_command, identify
 from lsp_backoff.proxy.sync import disk_changed, document_event
 from lsp_backoff.proxy.text import Text
@@ -37,15 +43,6 @@ from lsp_backoff.tracker.failures import Verdict
 from lsp_backoff.tracker.faults import FaultWatch
 
 log = logging.getLogger("lsp_backoff.routing")
-
-FLUSH_METHOD = "lspBackoff/flush"
-STATS_METHOD = "lspBackoff/stats"
-_LOCAL_OR_INIT = (FLUSH_METHOD, STATS_METHOD, "initialize")
-#: Client notifications whose params keep the texts current (proxy/sync.py, proxy/notebooks.py).
-_DOCUMENT_EVENTS = ("textDocument/did", "workspace/didChangeWatchedFiles", NOTEBOOK_EVENTS)
-#: Responses the proxy reads besides tracked ones: symbol lists are recorded, and initialize
-#: says which position encoding the server uses.
-_READ_ANSWERS = (*SYMBOL_LISTS, "initialize")
 
 
 class Router:
@@ -100,27 +97,43 @@ class Router:
         if self._log_messages:
             log.debug("client → server %s", body.decode("utf-8", "replace"))
         peek = msg.peek(body)
-        if peek.kind is Kind.REQUEST:
-            method = peek.method or ""
-            operation = TRACKED.get(method)
-            if operation is not None:
-                return self._tracked_request(frame, peek.id, method, operation)
-            if method in (FLUSH_METHOD, STATS_METHOD):
+        method = peek.method or ""
+        found = CLIENT.get(method)  # (proxy/rules.py: one table for both decisions)
+        if found is None or found.kind is not peek.kind:
+            if peek.kind is Kind.REQUEST:
+                self.requests.forwarded(peek.id, method)
+            return None
+        match found.look:
+            case Look.TRACKED:
+                assert found.operation is not None
+                return self._tracked_request(frame, peek.id, method, found.operation)
+            case Look.LOCAL:
                 return self._local_request(peek.id, method)
-            # Symbol lists need their request's document at answer time: keep the bytes,
-            # decode them only then.
-            self.requests.forwarded(peek.id, method, body if method in SYMBOL_LISTS else None)
-            if method in SYMBOL_LISTS:
+            case Look.SYMBOL_LIST:
+                # Its document is needed at answer time: the bytes are kept, decoded then.
+                self.requests.forwarded(peek.id, method, body)
                 self.documents.distrust_disk()  # keyed from files checked after this
                 if partials.MAY_HAVE_TOKEN in body:
                     msg_id = peek.id  # its symbols may come in pieces (proxy/partials.py)
                     self.defer(lambda: self.partials.watch_request(msg_id, method, body))
-            if method == "initialize":
+            case Look.INITIALIZE:
+                self.requests.forwarded(peek.id, method)
                 self.initialize_request = body
                 self.defer(lambda: self._initialize_params(body))
-            return None
-        if peek.kind is Kind.NOTIFICATION:
-            return self._client_notification(frame, peek.method or "")
+            case Look.EXIT:
+                self.exit_requested = True
+            case Look.CANCEL:
+                return self._cancel(frame)
+            case Look.NOTEBOOK:
+                notebooks, docs, outcomes = self.notebooks, self.documents, self.outcomes
+                self.defer(lambda: notebooks.event(method, body, docs, outcomes))
+            case Look.DOCUMENT:
+                docs, outcomes, later = self.documents, self.outcomes, self.reads.want
+                self.defer(lambda: document_event(method, body, docs, outcomes, later))
+            case Look.PROGRESS | Look.STATUS:  # server-side looks: no client rule has them
+                pass
+            case _:
+                assert_never(found.look)
         return None
 
     def _local_request(self, msg_id: Any, method: str) -> list[Action]:
@@ -137,7 +150,7 @@ class Router:
         self.counters["tracked"] += 1
         decoded = msg.decode(frame.body)
         params = decoded.get("params") if decoded else None
-        entry = Entry(msg_id, method, operation=operation, params=params, frame=frame)
+        entry = Held(msg_id, method, operation, params, frame)
         uri = document_of(operation, params)
         self.documents.distrust_disk()  # no key from a cached text older than this request
         if uri is not None and self.documents.needs_read(uri):
@@ -148,82 +161,68 @@ class Router:
             return self.wanted_reads()
         return self._decide(entry)
 
-    def _decide(self, entry: Entry) -> list[Action]:
-        assert entry.frame is not None and entry.operation is not None
-        raw = entry.frame.raw
-        symbol = symbol_of(self.documents, entry.operation, entry.params)
+    def _decide(self, asked: Held) -> list[Action]:
+        raw = asked.frame.raw
+        symbol = symbol_of(self.documents, asked.operation, asked.params)
         if symbol is None:  # params of an unexpected shape: forward, track nothing
-            self.requests.forwarded(entry.msg_id, entry.method)
+            self.requests.forwarded(asked.msg_id, asked.method)
             return [ToServer(raw)]
         # A failure state is compared with the text's content hash: hashed only if there is one.
         version = self.documents.version_later(symbol.document)
-        state = self.tracker.get(symbol.key, entry.operation)
+        state = self.tracker.get(symbol.key, asked.operation)
         compared = version() if state is not None and state.version is not None else None
-        verdict = self.tracker.check(symbol.key, symbol.document, entry.operation, compared)
+        verdict = self.tracker.check(symbol.key, symbol.document, asked.operation, compared)
         if verdict is not Verdict.ALLOW:
             # Answer "no result" at once: valid for every tracked method, and not an error,
             # so editors show nothing rather than a popup (issue 3, short-circuit).
             self.counters["short_circuited"] += 1
-            self.requests.answered_here(entry.msg_id, entry.method)
-            return [ToClient(encode(msg.result_response(entry.msg_id, None)))]
-        entry.symbol, entry.version = symbol, version
+            self.requests.answered_here(asked.msg_id, asked.method)
+            return [ToClient(encode(msg.result_response(asked.msg_id, None)))]
+        params = asked.params
         key = None
-        if may_coalesce(entry.params):  # (not a result streamed under a token: coalesce.py)
-            key = key_of(entry.method, symbol, entry.operation, entry.params, version)
+        if may_coalesce(params):  # (not a result streamed under a token: coalesce.py)
+            key = key_of(asked.method, symbol, asked.operation, params, version)
         leader = self.requests.leader_for(key) if key is not None else None
         if leader is not None:
             # The same question is with the server already: ask once, answer both (issue 12).
             self.counters["coalesced"] += 1
-            self.requests.follow(entry, leader)
+            self.requests.follow(Following(asked.msg_id, asked.method, leader))
             return []
         self.counters["forwarded"] += 1
-        params = entry.params
         if isinstance(params, dict) and "workDoneToken" in params:
             self.readiness.client_token(params["workDoneToken"])
-        entry.sent_at = self.readiness.mark()
+        sent_at = self.readiness.mark()
+        entry = Sent(asked.msg_id, asked.method, asked.operation, params, symbol, version, sent_at)
         self.requests.sent(entry, key)
         token = partials.token_of(params)
         if token is not None:  # its answer comes in pieces first (proxy/partials.py)
             msg_id, method = entry.msg_id, entry.method
             self.defer(lambda: self.partials.watch(token, msg_id, method))
-        return [ToServer(raw), Arm(entry.msg_id)]
+        return [ToServer(raw), Arm(entry.msg_id, entry)]
 
-    def _client_notification(self, frame: Frame, method: str) -> list[Action] | None:
-        if method == "exit":
-            self.exit_requested = True
+    def _cancel(self, frame: Frame) -> list[Action] | None:
+        decoded = msg.decode(frame.body)
+        params = decoded.get("params") if decoded else None
+        target = params.get("id") if isinstance(params, dict) else None
+        if not isinstance(target, int | str):
+            return None  # not a request id: the server may make of it what it can
+        if self.requests.was_answered_here(target):
+            return []  # we answered that request ourselves: the server never saw it
+        entry = self.requests.get(target)
+        if entry is None:
             return None
-        if method == "$/cancelRequest":
-            decoded = msg.decode(frame.body)
-            params = decoded.get("params") if decoded else None
-            target = params.get("id") if isinstance(params, dict) else None
-            if not isinstance(target, int | str):
-                return None  # not a request id: the server may make of it what it can
-            if self.requests.was_answered_here(target):
-                return []  # we answered that request ourselves: the server never saw it
-            entry = self.requests.get(target)
-            if entry is None:
-                return None
-            if entry.state is State.FOLLOWING:
-                return self._cancel_follower(entry)
-            entry.cancelled = True
-            # Held: never sent, so the server must not see the cancel; answered once read.
-            # A leader others wait on: the server goes on for them.
-            if entry.state is State.HELD or entry.followers:
-                return []
-            if entry.method in self.server.cancel_poisons:
-                return self._cancel_here(entry)
-            return None
-        if method.startswith(NOTEBOOK_EVENTS):
-            body, notebooks = frame.body, self.notebooks
-            docs, outcomes = self.documents, self.outcomes
-            self.defer(lambda: notebooks.event(method, body, docs, outcomes))
-        elif method.startswith(_DOCUMENT_EVENTS):
-            body = frame.body
-            docs, outcomes, later = self.documents, self.outcomes, self.reads.want
-            self.defer(lambda: document_event(method, body, docs, outcomes, later))
+        if isinstance(entry, Following):
+            return self._cancel_follower(entry)
+        entry.cancelled = True
+        # Held: never sent, so the server must not see the cancel; answered once read.
+        # A leader others wait on: the server goes on for them.
+        if isinstance(entry, Held) or (isinstance(entry, Sent) and entry.followers):
+            return []
+        if entry.method in self.server.cancel_poisons:
+            return self._cancel_here(entry)
         return None
 
-    def _cancel_follower(self, follower: Entry) -> list[Action]:
+    def _cancel_follower(self, follower: Following) -> list[Action]:
         """The server never saw a follower: the proxy answers its cancel; the server hears of
         it only when nobody is left waiting for the leader's answer."""
         leader = self.requests.detach(follower)
@@ -237,7 +236,7 @@ class Router:
             actions.append(ToServer(encode(cancel)))
         return actions
 
-    def _cancel_here(self, entry: Entry) -> list[Action]:
+    def _cancel_here(self, entry: Plain | Sent) -> list[Action]:
         """A cancel the server must not see (it would break the method for the rest of the
         session, proxy/servers.py): the proxy answers RequestCancelled now and drops the
         server's answer when it comes. Dropped, not recorded: the entry leaves the table at
@@ -245,7 +244,7 @@ class Router:
         next ask of the symbol records what this one would have."""
         self.requests.answered_here(entry.msg_id, entry.method)
         error = msg.error_response(entry.msg_id, msg.REQUEST_CANCELLED, "cancelled")
-        return [ToClient(encode(error)), Disarm(entry.msg_id)]
+        return [ToClient(encode(error)), Disarm(entry.msg_id, entry)]
 
     def _initialize_params(self, body: bytes) -> None:
         decoded = msg.decode(body)
@@ -255,18 +254,15 @@ class Router:
 
     # -- large frames, decided from their first bytes --------------------------------------
     def client_head(self, head: bytes) -> bool:
-        """May a large client frame stream through? Only when it needs no look inside."""
+        """May a large client frame stream through? Only when it has no rule (proxy/rules.py)."""
         peek = msg.peek_head(head)
         if peek is None:
             return False
         if peek.kind is Kind.RESPONSE:  # the client answering a server request
             return True
-        method = peek.method or ""
-        if method in TRACKED or method in SYMBOL_LISTS or method in _LOCAL_OR_INIT:
+        if peek.method in CLIENT:  # of any kind: read whole, it is still forwarded if unlooked
             return False
-        if method.startswith(_DOCUMENT_EVENTS):  # texts are kept from their params
-            return False
-        self.requests.forwarded(peek.id, method)
+        self.requests.forwarded(peek.id, peek.method or "")
         return True
 
     def server_head(self, head: bytes) -> bool:
@@ -274,12 +270,12 @@ class Router:
         peek = msg.peek_head(head)
         if peek is None:
             return False
-        if peek.kind is Kind.REQUEST:  # workspace/configuration and the like
-            return True
+        if peek.kind is not Kind.RESPONSE:  # workspace/configuration and the like
+            return peek.method not in SERVER
         entry = self.requests.in_flight(peek.id)
         if entry is None:
             return not self.requests.was_answered_here(peek.id)  # a late answer is dropped
-        if entry.symbol is not None or entry.method in _READ_ANSWERS:
+        if self._answer_read(entry):
             return False
         self.requests.answer(peek.id)
         return True
@@ -295,10 +291,11 @@ class Router:
             if entry is None:
                 # A late answer to a request we already answered (timeout): dropped.
                 return [] if self.requests.late(peek.id) else None
-            if entry.symbol is not None:
-                self.defer(lambda: self._record(entry, body))
-                actions: list[Action] = [ToClient(frame.raw), Disarm(peek.id)]
-                for follower in entry.followers or ():  # the same answer, under its own id
+            if isinstance(entry, Sent):
+                sent = entry
+                self.defer(lambda: self._record(sent, body))
+                actions: list[Action] = [ToClient(frame.raw), Disarm(peek.id, entry)]
+                for follower in entry.followers:  # the same answer, under its own id
                     actions.append(ToClient(encode(with_id(body, follower.msg_id))))
                 return actions
             if entry.method == "textDocument/documentSymbol":
@@ -310,15 +307,23 @@ class Router:
                     self.defer(lambda: self.partials.close(entry.msg_id))
                     self.reads.want(uri, lambda: self._other_response(entry, body))
                     return [ToClient(frame.raw), *self.reads.wanted()]
-            if entry.method in _READ_ANSWERS:
+            if self._answer_read(entry):
                 self.defer(lambda: self._other_response(entry, body))
             return None
-        if peek.kind is Kind.NOTIFICATION and peek.method == "$/progress":
+        found = SERVER.get(peek.method or "")
+        if found is None or found.kind is not peek.kind:
+            return None
+        if found.look is Look.PROGRESS:
             self.defer(lambda: self._progress(body))
-        elif peek.kind is Kind.NOTIFICATION and peek.method == "experimental/serverStatus":
-            method = peek.method
+        elif found.look is Look.STATUS:
+            method = peek.method or ""
             self.defer(lambda: self.readiness.notification(method, msg.decode(body)))
         return None
+
+    @staticmethod
+    def _answer_read(entry: Plain | Sent) -> bool:
+        """Is the server's answer to ``entry`` read? (Both server-side decisions ask here.)"""
+        return isinstance(entry, Sent) or entry.method in READ_ANSWERS
 
     def _progress(self, body: bytes) -> None:
         """A ``$/progress``, already forwarded: a piece of a tracked answer, or readiness."""
@@ -326,9 +331,8 @@ class Router:
         if report is not None:
             self.readiness.progress(*report)
 
-    def _record(self, entry: Entry, body: bytes) -> None:
+    def _record(self, entry: Sent, body: bytes) -> None:
         symbol = entry.recorded()
-        assert symbol is not None and entry.operation is not None
         decoded = msg.decode(body)
         stream = self.partials.finish(entry.msg_id)
         if decoded is not None and stream is not None:
@@ -350,7 +354,7 @@ class Router:
             faults=self.faults,
         )
 
-    def _other_response(self, entry: Entry, body: bytes) -> None:
+    def _other_response(self, entry: Plain, body: bytes) -> None:
         decoded = msg.decode(body) or {}
         stream = self.partials.finish(entry.msg_id)
         if stream is not None:
@@ -390,16 +394,15 @@ class Router:
                 actions.extend(self._decide(entry))
             except Exception as exc:  # caught at the frame: it goes on unchanged
                 self.core.internal_error("deciding a request held for a read", exc)
-                assert entry.frame is not None
                 actions.append(ToServer(entry.frame.raw))
         actions.extend(self.reads.wanted())
         return actions
 
     def timed_out(self, msg_id: Any) -> list[Action]:
         entry = self.requests.in_flight(msg_id)
-        if entry is None or entry.symbol is None or entry.operation is None:
+        if not isinstance(entry, Sent):
             return []
-        waiters = [entry, *(entry.followers or ())]
+        waiters: list[Sent | Following] = [entry, *entry.followers]
         for waiter in waiters:
             self.requests.answered_here(waiter.msg_id, waiter.method)
         self.defer(lambda: self.partials.drop(msg_id))  # its late answer is dropped, unread
@@ -407,7 +410,6 @@ class Router:
         reason = f"{entry.method} timed out after {self.timeout:g} s"
         if entry.waited_for:  # else every client gave up first: nothing to learn
             symbol, operation = entry.recorded(), entry.operation
-            assert symbol is not None
             self.defer(functools.partial(self.outcomes.failure, symbol, operation, reason, False))
         self.drain()
         actions: list[Action] = []
@@ -439,18 +441,17 @@ class Router:
         actions: list[Action] = []
         what = why or f"server exited (status {status})"
         for entry in self.requests.drop_all():
-            if entry.state is State.HELD:  # never sent: nothing to learn from these
+            if isinstance(entry, Held):  # never sent: nothing to learn from these
                 reason = f"{what} before {entry.method} was sent"
             else:  # (a follower's leader learns for both)
                 reason = f"{what} before answering {entry.method}"
-                symbol, operation = entry.recorded(), entry.operation
-                learn = entry.state is State.SENT and entry.waited_for and not self.retiring
-                if symbol is not None and operation is not None and learn:
+                if isinstance(entry, Sent) and entry.waited_for and not self.retiring:
+                    symbol, operation = entry.recorded(), entry.operation
                     failure = functools.partial(self.outcomes.failure, symbol, operation)
                     self.defer(functools.partial(failure, reason, False))
             error = msg.error_response(entry.msg_id, msg.REQUEST_FAILED, f"lsp-backoff: {reason}")
             actions.append(ToClient(encode(error)))
-            if entry.state is State.SENT:
-                actions.append(Disarm(entry.msg_id))
+            if isinstance(entry, Plain | Sent):
+                actions.append(Disarm(entry.msg_id, entry))
         self.drain()
         return actions

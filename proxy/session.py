@@ -36,6 +36,7 @@ from lsp_backoff.proxy.framing import Frame, FrameParser, Junk, Piece, encode
 from lsp_backoff.proxy.logs import SERVER_LOGGER
 from lsp_backoff.proxy.messages import Kind, peek, result_response
 from lsp_backoff.proxy.reads import NOTHING, Loaded
+from lsp_backoff.proxy.requests import Sent
 from lsp_backoff.proxy.restart import MAX_RESTARTS, RESTART_ID, initialize_request, reopen
 from lsp_backoff.proxy.routing import Router
 from lsp_backoff.proxy.stdio import Stdout, open_stdin, open_stdout
@@ -107,7 +108,6 @@ class Session:
             log_messages=config.log_messages,
             command=config.server,
         )
-        self._timers: dict[Any, asyncio.TimerHandle] = {}
         self._drain_scheduled = False
         self._client_parser = FrameParser(stream=self._client_head)
         self._server_parser = FrameParser(stream=self._server_head)
@@ -377,9 +377,8 @@ class Session:
             self._execute(actions)
         # A large answer cut off by the exit will never end: what waited for it goes now.
         self._flush_later(self._to_client_later, self.client_out.write)
-        for handle in self._timers.values():
+        for handle in self.router.requests.timers():
             handle.cancel()
-        self._timers.clear()
         for proc in self._replaced:  # a replaced server still running goes with the session
             proc.close()
         self._done.set_result(None)
@@ -392,14 +391,15 @@ class Session:
                     self._to_client(data)
                 case ToServer(data):
                     self._to_server(data)
-                case Arm(msg_id):
-                    self._timers[msg_id] = self.loop.call_later(
-                        self.config.timeout, self._timed_out, msg_id
+                case Arm(msg_id, entry):
+                    assert entry is not None  # (None only in a comparison)
+                    entry.timer = self.loop.call_later(
+                        self.config.timeout, self._timed_out, msg_id, entry
                     )
-                case Disarm(msg_id):
-                    handle = self._timers.pop(msg_id, None)
-                    if handle is not None:
-                        handle.cancel()
+                case Disarm(_, entry):
+                    if isinstance(entry, Sent) and entry.timer is not None:
+                        entry.timer.cancel()
+                        entry.timer = None
                 case Flush(msg_id):
                     self.loop.create_task(self._flush(msg_id))
                 case Read(uri):
@@ -460,8 +460,8 @@ class Session:
             self.core.internal_error("on the head of a large server frame", exc)
             return False
 
-    def _timed_out(self, msg_id: Any) -> None:
-        self._timers.pop(msg_id, None)
+    def _timed_out(self, msg_id: Any, entry: Sent) -> None:
+        entry.timer = None
         self._execute(self._guarded("on a timeout", self.router.timed_out, msg_id))
         self._schedule_drain()
 

@@ -263,6 +263,20 @@ def test_large_frames_stream_only_when_the_proxy_needs_nothing_from_them() -> No
     assert not router.server_head(b'{"jsonrpc":"2.0","id":10,"result":')  # to be dropped
 
 
+def test_a_tracked_request_s_timer_lives_in_its_table_entry() -> None:
+    # The request table is the one map from ids: Arm and Disarm name the entry that holds
+    # the timer, the same entry from the forward to the answer.
+    router, _, _ = make()
+    req = request(1, "textDocument/definition")
+    _, arm = router.from_client(req) or []
+    assert isinstance(arm, Arm) and arm.entry is router.requests.get(1)
+    resp = reply(1, result=None)
+    answered = router.from_server(resp) or []
+    disarm = answered[1]
+    assert isinstance(disarm, Disarm) and disarm.entry is arm.entry
+    assert 1 not in router.requests
+
+
 def test_a_streamed_request_is_failed_when_the_server_dies() -> None:
     router, _, _ = make()
     assert router.client_head(b'{"jsonrpc":"2.0","id":7,"method":"custom/upload","params":')
