@@ -208,6 +208,25 @@ async def test_the_negotiated_utf8_encoding_keys_symbols_and_applies_edits(
     assert "error" in await session.ask(doc.uri, (0, column("bad_two", text)))
     again = await session.ask(doc.uri, (0, column("bad_one", text)))
     assert again["result"] is None  # bad_one's own backoff: the same key
+
+    # The graph's unit is UTF-16 whatever the session negotiated (issue 27): the identifier
+    # found with UTF-8 columns, its start stored in UTF-16 code units.
+    def utf16(name: str, in_text: str) -> int:
+        return len(in_text.split(name)[0].encode("utf-16-le")) // 2
+
+    def keys() -> set[str]:
+        conn = sqlite3.connect(db)
+        try:
+            return {key for (key,) in conn.execute("SELECT key FROM symbols")}
+        finally:
+            conn.close()
+
+    assert column("bad_one", text) != utf16("bad_one", text)  # the line tells them apart
+    await session.flush()
+    assert keys() == {
+        f"{doc.uri}#0:{utf16('bad_one', text)}:bad_one",
+        f"{doc.uri}#0:{utf16('bad_two', text)}:bad_two",
+    }, keys()
     # An edit in UTF-8 columns: "bad_one" becomes "bad_new" (same length).
     at = column("bad_one", text) + len("bad_")
     edit = {"range": {"start": {"line": 0, "character": at},
@@ -220,23 +239,11 @@ async def test_the_negotiated_utf8_encoding_keys_symbols_and_applies_edits(
     assert "error" in await session.ask(doc.uri, (0, column("bad_new", edited)))
     await session.flush()
     assert await session.shutdown() == 0
-    conn = sqlite3.connect(db)
-    try:
-        keys = {key for (key,) in conn.execute("SELECT key FROM symbols")}
-    finally:
-        conn.close()
-
-    # The graph's unit is UTF-16 whatever the session negotiated (issue 27): the identifier
-    # found with UTF-8 columns, its start stored in UTF-16 code units.
-    def utf16(name: str, in_text: str) -> int:
-        return len(in_text.split(name)[0].encode("utf-16-le")) // 2
-
-    assert column("bad_one", text) != utf16("bad_one", text)  # the line tells them apart
-    assert keys == {
-        f"{doc.uri}#0:{utf16('bad_one', text)}:bad_one",
-        f"{doc.uri}#0:{utf16('bad_two', text)}:bad_two",
-        f"{doc.uri}#0:{utf16('bad_new', edited)}:bad_new",
-    }, keys
+    # The edit applied at the right UTF-8 columns: the new name keyed where UTF-16 puts it (the
+    # edited line's own symbols leave the graph with the edit, issue 24: none is left stale).
+    after = keys()
+    assert f"{doc.uri}#0:{utf16('bad_new', edited)}:bad_new" in after, after
+    assert not any(key.endswith(":bad_one") for key in after), after
 
 
 async def test_the_servers_stderr_is_passed_on_line_by_line(
