@@ -48,7 +48,14 @@ from typing import Any
 from bench_client import ECHO, RELAY, Session, SessionDied, Watchdog, pct
 
 URI = "file:///bench/typing.py"
-SIZES = {"100k": 100_000, "2m": 2_000_000, "10m": 10_000_000, "2.5m-line": 2_500_000}
+SIZES = {
+    "5k": 5_000,
+    "20k": 20_000,
+    "100k": 100_000,
+    "2m": 2_000_000,
+    "10m": 10_000_000,
+    "2.5m-line": 2_500_000,
+}
 #: Sizes whose document is one long line (minified JavaScript) instead of Python lines.
 ONE_LINE = {"2.5m-line"}
 BURST = 20
@@ -290,7 +297,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--sizes",
         default="100k,2m,10m,2.5m-line",
-        help="comma-separated: 100k, 2m, 10m, 2.5m-line (2.5 MB on one line)",
+        help="comma-separated: 5k, 20k, 100k, 2m, 10m, 2.5m-line (2.5 MB on one line)",
     )
     p.add_argument(
         "--no-db", action="store_true", help="also run the proxy with --no-db (session nodb)"

@@ -46,9 +46,12 @@ _NON_WORD = re.compile(r"\W")
 _SLICE = 8192
 
 #: Texts up to this many characters are diffed (proxy/edits.py: the names the edit added or
-#: removed, ~20 ms for 100 KB); a longer one is named by its edited chunks' words, as before
-#: (a diff of a 10 MB text would hold the GIL for too long on the writer thread).
-DIFF_LIMIT = 1_000_000
+#: removed); a longer one is named by its edited chunks' words, as before. The diff tokenizes
+#: both whole texts (Python) on the writer thread, holding the GIL the relay needs: with the
+#: limit at 1,000,000 a definition after 20 keystrokes in a 100 KB file waited +16 ms p50 over
+#: the relay (20 KB: +6.9 ms; `bench_edits.py --sizes 5k,20k,100k`); at 8,000: +0.5-0.6 ms for
+#: 5 KB, 20 KB and 100 KB alike. `enrich --watch` diffs every size, in a thread of its own.
+DIFF_LIMIT = 8_000
 
 #: ``rearm(uri, names, operations)``: the store's (``GraphStore.rearm``); `names` is called
 #: on the writer thread and returns the names, or None when there is nothing to do.
