@@ -40,21 +40,23 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 Read = Callable[[str], str | None]
 
 
-def read_text(uri: str) -> str | None:
-    """The text of a ``file://`` URI as the proxy reads it (proxy/reads.py), else None."""
+def read_text(uri: str, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """The text of a local ``file://`` regular file of at most ``max_bytes``, as the proxy
+    reads it (proxy/reads.py: a byte-order mark dropped, undecodable bytes replaced), else
+    None. tracker/unit_repair.py reads with it too."""
     try:
         parts = urlsplit(uri)
         if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
             return None
         path = url2pathname(parts.path)
         st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
             return None
         with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+            data = f.read(max_bytes + 1)
     except (OSError, ValueError):  # gone or unreadable: the document is marked, not an error
         return None
-    return data.decode("utf-8-sig", errors="replace") if len(data) <= MAX_FILE_BYTES else None
+    return data.decode("utf-8-sig", errors="replace") if len(data) <= max_bytes else None
 
 
 _OLD = "SELECT id, uri, version FROM document WHERE length(version) = ?"

@@ -33,12 +33,10 @@ reading agrees with the proxy's).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sqlite3
-import stat
-from urllib.parse import unquote, urlsplit
 
+from lsp_backoff.tracker import rehash
 from lsp_backoff.tracker.digest import legacy_hash
 from lsp_backoff.tracker.positions import GRAPH_UNIT, convert, index_of
 
@@ -51,22 +49,9 @@ _OTHER_UNITS = ("utf-8", "utf-32")
 
 
 def read_text(uri: str, max_bytes: int = MAX_FILE_BYTES) -> str | None:
-    """The text of a local ``file://`` regular file of at most ``max_bytes``; None otherwise."""
-    try:
-        parts = urlsplit(uri)
-        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
-            return None
-        path = unquote(parts.path)
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
-            return None
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
-    except (OSError, ValueError):
-        return None
-    if len(data) > max_bytes:
-        return None
-    return data.decode("utf-8-sig", errors="replace")
+    """The text of a local ``file://`` regular file of at most ``max_bytes`` (the proxy's
+    limit here); None otherwise. The reading is tracker/rehash.py's."""
+    return rehash.read_text(uri, max_bytes)
 
 
 #: Files older than schema 4 hold the content hash as defined before issue 22 (migrate runs
